@@ -1,0 +1,1 @@
+"""The Kafka bus: transactional outbox, its relay, and the idempotent consumer."""

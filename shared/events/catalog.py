@@ -1,0 +1,220 @@
+"""The event catalog: every event Skillstack publishes, its topic, key and data schema.
+
+One entry per event type. Producers and consumers validate against the same schema;
+`tests/contract/` keeps a snapshot of each so a breaking change cannot slip in unnoticed.
+Type names are `skillstack.<producer>.<subject>.<action>.v<major>`; additive changes keep
+the major version, so consumers ignore fields they do not know (`unknown = EXCLUDE`).
+"""
+
+from dataclasses import dataclass
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+
+class EventData(Schema):
+    """Base of every event data schema: tolerant of fields added by newer producers."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+def _id(**kwargs):
+    """A required identifier field: a non-empty string of at most 200 characters."""
+    return fields.String(required=True, validate=validate.Length(min=1, max=200), **kwargs)
+
+
+def _text(max_length=500, **kwargs):
+    """A required human-readable text field."""
+    return fields.String(required=True, validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+# --- academy.assessments ---------------------------------------------------------------
+
+
+class AssessmentCompleted(EventData):
+    """An employee completed an assessment in the academy.
+
+    Key: employee_id. Producer: the issuer's intake API, or an LMS publishing directly.
+    """
+
+    attempt_id = _id()
+    employee_id = _id()
+    email = fields.Email(load_default=None, allow_none=True)
+    assessment_id = _id()
+    score = fields.Float(required=True, validate=validate.Range(min=0, max=100))
+    completed_at = fields.AwareDateTime(required=True)
+    source = fields.String(load_default="lms", validate=validate.Length(max=200))
+
+
+# --- issuer.catalog --------------------------------------------------------------------
+
+
+class CredentialDefined(EventData):
+    """HR defined, edited or retired an internal credential (one version of an achievement).
+
+    Key: achievement_id. Producer: issuer.
+    """
+
+    achievement_id = _id()
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    name = _text(200)
+    description = _text(5000)
+    category = fields.String(load_default="technical", validate=validate.OneOf(["technical", "soft"]))
+    assessment_id = _id()
+    min_score = fields.Float(required=True, validate=validate.Range(min=0, max=100))
+    validity_months = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    retired = fields.Boolean(load_default=False)
+
+
+# --- issuer.credentials ----------------------------------------------------------------
+
+
+class CredentialIssued(EventData):
+    """A credential was issued to an employee.
+
+    Key: employee_id. Producer: issuer. `source_event_id` is the completion that caused it.
+    """
+
+    credential_id = _id()
+    employee_id = _id()
+    achievement_id = _id()
+    achievement_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    achievement_name = _text(200)
+    issued_at = fields.AwareDateTime(required=True)
+    valid_until = fields.AwareDateTime(load_default=None, allow_none=True)
+    source_event_id = _id()
+
+
+class CredentialRevoked(EventData):
+    """HR revoked an issued credential.
+
+    Key: employee_id. Producer: issuer.
+    """
+
+    credential_id = _id()
+    employee_id = _id()
+    achievement_id = _id()
+    achievement_name = _text(200)
+    revoked_at = fields.AwareDateTime(required=True)
+    reason = _text(2000)
+
+
+class CredentialExpiring(EventData):
+    """A credential will expire soon (sent once, a configurable number of days before).
+
+    Key: employee_id. Producer: issuer.
+    """
+
+    credential_id = _id()
+    employee_id = _id()
+    achievement_id = _id()
+    achievement_name = _text(200)
+    valid_until = fields.AwareDateTime(required=True)
+
+
+class CredentialExpired(EventData):
+    """A credential reached its `validUntil` date.
+
+    Key: employee_id. Producer: issuer.
+    """
+
+    credential_id = _id()
+    employee_id = _id()
+    achievement_id = _id()
+    achievement_name = _text(200)
+    valid_until = fields.AwareDateTime(required=True)
+
+
+# --- pathways.advancements -------------------------------------------------------------
+
+
+class AdvancementRequested(EventData):
+    """An employee met a pathway level's requirements; their manager is asked to approve.
+
+    Key: employee_id. Producer: pathways.
+    """
+
+    request_id = _id()
+    employee_id = _id()
+    manager_id = fields.String(load_default=None, allow_none=True)
+    pathway_id = _id()
+    pathway_name = _text(200)
+    level = fields.Integer(required=True, validate=validate.Range(min=1))
+    level_name = _text(200)
+    requested_at = fields.AwareDateTime(required=True)
+
+
+class AdvancementDecided(EventData):
+    """Base of a manager's decision on an advancement request."""
+
+    request_id = _id()
+    employee_id = _id()
+    decided_by = _id()
+    pathway_id = _id()
+    pathway_name = _text(200)
+    level = fields.Integer(required=True, validate=validate.Range(min=1))
+    level_name = _text(200)
+    decided_at = fields.AwareDateTime(required=True)
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class AdvancementApproved(AdvancementDecided):
+    """The manager approved an advancement request; the employee holds the level.
+
+    Key: employee_id. Producer: pathways.
+    """
+
+
+class AdvancementRejected(AdvancementDecided):
+    """The manager rejected an advancement request, with a comment.
+
+    Key: employee_id. Producer: pathways.
+    """
+
+
+# --- directory.people ------------------------------------------------------------------
+
+
+class PersonUpserted(EventData):
+    """A person was added to or changed in the org directory (including leaving: active false).
+
+    Key: employee_id. Producer: pathways.
+    """
+
+    employee_id = _id()
+    email = fields.Email(required=True)
+    name = _text(200)
+    manager_id = fields.String(load_default=None, allow_none=True)
+    active = fields.Boolean(load_default=True)
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """Where an event type travels and how it is keyed and validated."""
+
+    type: str
+    topic: str
+    schema: type[EventData]
+    key_field: str = "employee_id"
+
+
+_SPECS = [
+    EventSpec("skillstack.academy.assessment.completed.v1", "academy.assessments", AssessmentCompleted),
+    EventSpec("skillstack.issuer.credential.defined.v1", "issuer.catalog", CredentialDefined, "achievement_id"),
+    EventSpec("skillstack.issuer.credential.issued.v1", "issuer.credentials", CredentialIssued),
+    EventSpec("skillstack.issuer.credential.revoked.v1", "issuer.credentials", CredentialRevoked),
+    EventSpec("skillstack.issuer.credential.expiring.v1", "issuer.credentials", CredentialExpiring),
+    EventSpec("skillstack.issuer.credential.expired.v1", "issuer.credentials", CredentialExpired),
+    EventSpec("skillstack.pathways.advancement.requested.v1", "pathways.advancements", AdvancementRequested),
+    EventSpec("skillstack.pathways.advancement.approved.v1", "pathways.advancements", AdvancementApproved),
+    EventSpec("skillstack.pathways.advancement.rejected.v1", "pathways.advancements", AdvancementRejected),
+    EventSpec("skillstack.directory.person.upserted.v1", "directory.people", PersonUpserted),
+]
+
+CATALOG: dict[str, EventSpec] = {spec.type: spec for spec in _SPECS}
+TOPICS: tuple[str, ...] = tuple(dict.fromkeys(spec.topic for spec in _SPECS))
+
+
+def spec_for(event_type: str) -> EventSpec:
+    """Return the catalog entry of an event type, or raise KeyError for an unknown type."""
+    return CATALOG[event_type]
