@@ -1,0 +1,1 @@
+"""Skillstack's services. A service never imports another service."""

@@ -1,0 +1,1 @@
+"""The issuer: credential definitions, assessment intake and issued credentials."""

@@ -1,0 +1,91 @@
+"""The issuer's JSON API: the catalog (HR), completion intake (LMS) and credentials."""
+
+from flask import current_app
+from flask_smorest import Blueprint
+
+from services.issuer import catalog, intake, issuance
+from services.issuer.schemas import (
+    AchievementInput,
+    AchievementOutput,
+    CompletionAccepted,
+    CompletionInput,
+    CredentialOutput,
+    CredentialQuery,
+)
+from shared.auth import COMPLETIONS_SCOPE, HR_ADMIN, current_principal, require
+from shared.errors import Forbidden
+from shared.web import database, now
+
+bp = Blueprint("issuer_api", __name__, url_prefix="/api", description="Credential catalog, intake and credentials")
+
+
+def _source() -> str:
+    return current_app.config["EVENT_SOURCE"]
+
+
+def _check_owner_or_hr(employee_id: str) -> None:
+    """An employee sees only their own credentials; HR sees everyone's."""
+    principal = current_principal()
+    if principal.subject != employee_id and not principal.has_role(HR_ADMIN):
+        raise Forbidden("you may only see your own credentials")
+
+
+@bp.post("/achievements")
+@require(role=HR_ADMIN)
+@bp.arguments(AchievementInput)
+@bp.response(201, AchievementOutput)
+def define_achievement(definition):
+    """Define a new internal credential (HR admins)."""
+    with database().transaction() as session:
+        return catalog.define_achievement(session, definition, now=now(), source=_source())
+
+
+@bp.get("/achievements")
+@require()
+@bp.response(200, AchievementOutput(many=True))
+def list_achievements():
+    """The credential catalog."""
+    with database().transaction() as session:
+        return catalog.list_achievements(session)
+
+
+@bp.get("/achievements/<achievement_id>")
+@require()
+@bp.response(200, AchievementOutput)
+def get_achievement(achievement_id):
+    """One credential definition."""
+    with database().transaction() as session:
+        return catalog.get_achievement(session, achievement_id)
+
+
+@bp.post("/completions")
+@require(scope=COMPLETIONS_SCOPE)
+@bp.arguments(CompletionInput)
+@bp.response(202, CompletionAccepted)
+def post_completion(completion):
+    """Report an assessment completion (LMS clients); issuance follows asynchronously."""
+    with database().transaction() as session:
+        attempt, new = intake.record_completion(session, completion, now=now(), source=_source())
+        return {"attempt_id": attempt.attempt_id, "event_id": attempt.event_id, "status": "accepted" if new else "duplicate"}
+
+
+@bp.get("/credentials")
+@require()
+@bp.arguments(CredentialQuery, location="query")
+@bp.response(200, CredentialOutput(many=True))
+def list_credentials(query):
+    """An employee's credentials (the employee, or HR)."""
+    _check_owner_or_hr(query["employee_id"])
+    with database().transaction() as session:
+        return issuance.credentials_of(session, query["employee_id"])
+
+
+@bp.get("/credentials/<credential_id>")
+@require()
+@bp.response(200, CredentialOutput)
+def get_credential(credential_id):
+    """One issued credential (its holder, or HR)."""
+    with database().transaction() as session:
+        credential = issuance.get_credential(session, credential_id)
+        _check_owner_or_hr(credential.employee_id)
+        return credential

@@ -1,0 +1,17 @@
+"""The issuer service's Flask app factory."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from services.issuer.config import Config
+from shared.web import create_service_app
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create the issuer app; `config` overrides the class defaults and the environment."""
+    app, api = create_service_app(__name__, Config, config, migrations=Path(__file__).parent / "migrations")
+    from services.issuer.api import bp
+
+    api.register_blueprint(bp)
+    return app

@@ -1,0 +1,22 @@
+"""The issuer's event handlers: event type -> function(session, event)."""
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from services.issuer.intake import ASSESSMENT_COMPLETED
+from services.issuer.issuance import issue_for_completion
+from shared.events import Event
+
+
+def build_handlers(*, source: str, clock: Callable[[], datetime]) -> dict[str, Callable[[Session, Event], None]]:
+    """The handlers of the issuer's worker, bound to its event source and clock."""
+
+    def on_assessment_completed(session: Session, event: Event) -> None:
+        issue_for_completion(session, event.data, source_event_id=event.id, now=clock(), source=source)
+
+    return {ASSESSMENT_COMPLETED: on_assessment_completed}
+
+
+TOPICS = ["academy.assessments"]

@@ -1,0 +1,35 @@
+"""Assessment intake: record a completion the LMS reports and announce it for issuance."""
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from services.issuer.models import AssessmentAttempt
+from shared.bus.outbox import publish
+from shared.errors import Conflict
+
+ASSESSMENT_COMPLETED = "skillstack.academy.assessment.completed.v1"
+_COMPARED = ("employee_id", "email", "assessment_id", "score", "completed_at")
+
+
+def record_completion(session: Session, completion: dict, *, now: datetime, source: str) -> tuple[AssessmentAttempt, bool]:
+    """Record an attempt once and publish its completion; return the attempt and whether it is new.
+
+    A resubmission of the same attempt is accepted without a second event; the same attempt
+    id with different content is a conflict.
+    """
+    existing = session.get(AssessmentAttempt, completion["attempt_id"])
+    if existing is not None:
+        if any(_normalise(getattr(existing, name)) != _normalise(completion[name]) for name in _COMPARED):
+            raise Conflict(f"attempt {completion['attempt_id']!r} was already reported with different content")
+        return existing, False
+    event = publish(session, ASSESSMENT_COMPLETED, {**completion, "source": "intake-api"}, source=source, now=lambda: now)
+    attempt = AssessmentAttempt(**completion, received_at=now, event_id=event.id)
+    session.add(attempt)
+    session.flush()
+    return attempt, True
+
+
+def _normalise(value):
+    """Compare datetimes by instant: the database may return another time zone representation."""
+    return value.timestamp() if isinstance(value, datetime) else value

@@ -1,0 +1,7 @@
+"""Alembic environment of the issuer service."""
+
+from services.issuer.models import Base
+from shared.bus.tables import delivery_metadata
+from shared.migrations import run_migrations
+
+run_migrations([Base.metadata, delivery_metadata])

@@ -1,0 +1,65 @@
+"""The issuer's tables: achievements (credential definitions), assessment attempts, credentials."""
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Achievement(Base):
+    """An internal credential HR defined: what it certifies and the rule that issues it."""
+
+    __tablename__ = "achievements"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(20), default="technical")
+    assessment_id: Mapped[str] = mapped_column(String(200), index=True)
+    min_score: Mapped[float] = mapped_column(Float)
+    validity_months: Mapped[int | None] = mapped_column(Integer)
+    retired: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AssessmentAttempt(Base):
+    """A completion reported through the intake API, kept so a resubmission is recognised."""
+
+    __tablename__ = "assessment_attempts"
+
+    attempt_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    employee_id: Mapped[str] = mapped_column(String(200), index=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    assessment_id: Mapped[str] = mapped_column(String(200))
+    score: Mapped[float] = mapped_column(Float)
+    completed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event_id: Mapped[str] = mapped_column(String(64))
+
+
+class Credential(Base):
+    """A credential issued to an employee, with the event and rule version that caused it."""
+
+    __tablename__ = "credentials"
+    __table_args__ = (
+        UniqueConstraint("attempt_id", "achievement_id", name="uq_credentials_attempt_achievement"),
+        Index("ix_credentials_employee_achievement", "employee_id", "achievement_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    employee_id: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    achievement_id: Mapped[str] = mapped_column(ForeignKey("achievements.id"))
+    achievement_version: Mapped[int] = mapped_column(Integer)
+    attempt_id: Mapped[str] = mapped_column(String(200))
+    score: Mapped[float] = mapped_column(Float)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    source_event_id: Mapped[str] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revocation_reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,1 @@
+"""Notifications: tells people what happened, in their inbox and by email, exactly once."""

@@ -1,0 +1,1 @@
+"""Pathways: advancement pathways, the org directory, progress and manager approvals."""

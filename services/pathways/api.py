@@ -1,0 +1,155 @@
+"""The pathways JSON API: pathway designer and org chart (HR), progress, advancement decisions."""
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+
+from services.pathways import advancement, design, directory, progress
+from services.pathways.schemas import (
+    AdvancementRequestOutput,
+    DecisionInput,
+    ImportReportOutput,
+    PathwayInput,
+    PathwayOutput,
+    PathwayProgressOutput,
+    PersonOutput,
+    RequestQuery,
+)
+from shared.auth import HR_ADMIN, current_principal, require
+from shared.errors import Forbidden, InvalidInput
+from shared.web import database, now
+
+bp = Blueprint("pathways_api", __name__, url_prefix="/api", description="Pathways, directory and advancement")
+
+
+def _source() -> str:
+    return current_app.config["EVENT_SOURCE"]
+
+
+def _check_can_see(session, employee_id: str) -> None:
+    """The employee themselves, their direct manager, or HR."""
+    principal = current_principal()
+    if principal.subject == employee_id or principal.has_role(HR_ADMIN):
+        return
+    if advancement.manager_of(session, employee_id) != principal.subject:
+        raise Forbidden("you may only see yourself and your direct reports")
+
+
+@bp.post("/pathways")
+@require(role=HR_ADMIN)
+@bp.arguments(PathwayInput)
+@bp.response(201, PathwayOutput)
+def define_pathway(definition):
+    """Define a pathway: ordered levels over catalog credentials (HR admins)."""
+    with database().transaction() as session:
+        return design.define_pathway(session, definition, now=now())
+
+
+@bp.get("/pathways")
+@require()
+@bp.response(200, PathwayOutput(many=True))
+def list_pathways():
+    """All pathways."""
+    with database().transaction() as session:
+        return design.list_pathways(session)
+
+
+@bp.get("/pathways/<pathway_id>")
+@require()
+@bp.response(200, PathwayOutput)
+def get_pathway(pathway_id):
+    """One pathway and its levels."""
+    with database().transaction() as session:
+        return design.get_pathway(session, pathway_id)
+
+
+@bp.post("/people/import")
+@require(role=HR_ADMIN)
+@bp.response(200, ImportReportOutput)
+@bp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}})
+def import_people():
+    """Import the org chart from CSV (employee_id, email, name, manager_id); all rows or none (HR admins)."""
+    if request.mimetype != "text/csv":
+        raise InvalidInput("send the org chart as text/csv")
+    try:
+        text = request.get_data().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput(f"the file is not UTF-8 text: {error}") from error
+    with database().transaction() as session:
+        return directory.import_org_chart(
+            session, text, max_rows=current_app.config["ORG_CHART_MAX_ROWS"], now=now(), source=_source()
+        )
+
+
+@bp.get("/people/<employee_id>")
+@require()
+@bp.response(200, PersonOutput)
+def get_person(employee_id):
+    """A person in the directory (themselves, their manager, or HR)."""
+    with database().transaction() as session:
+        _check_can_see(session, employee_id)
+        return directory.get_person(session, employee_id)
+
+
+@bp.get("/people/<employee_id>/progress")
+@require()
+@bp.response(200, PathwayProgressOutput(many=True))
+def get_progress(employee_id):
+    """An employee's progress on each pathway (themselves, their manager, or HR)."""
+    with database().transaction() as session:
+        _check_can_see(session, employee_id)
+        return progress.progress_of(session, employee_id, now=now())
+
+
+@bp.get("/advancement-requests")
+@require()
+@bp.arguments(RequestQuery, location="query")
+@bp.response(200, AdvancementRequestOutput(many=True))
+def list_requests(query):
+    """Requests of the caller's direct reports and their own; HR sees all."""
+    principal = current_principal()
+    with database().transaction() as session:
+        return advancement.requests_visible_to(
+            session, principal.subject, everyone=principal.has_role(HR_ADMIN), status=query.get("status")
+        )
+
+
+@bp.get("/advancement-requests/<request_id>")
+@require()
+@bp.response(200, AdvancementRequestOutput)
+def get_request(request_id):
+    """One advancement request (the employee, their manager, or HR)."""
+    with database().transaction() as session:
+        found = advancement.get_request(session, request_id)
+        _check_can_see(session, found.employee_id)
+        return found
+
+
+def _decide(request_id: str, decision: dict, approve: bool):
+    with database().transaction() as session:
+        return advancement.decide(
+            session,
+            request_id,
+            decider_id=current_principal().subject,
+            approve=approve,
+            comment=decision["comment"],
+            now=now(),
+            source=_source(),
+        )
+
+
+@bp.post("/advancement-requests/<request_id>/approve")
+@require()
+@bp.arguments(DecisionInput)
+@bp.response(200, AdvancementRequestOutput)
+def approve_request(decision, request_id):
+    """Approve a direct report's advancement (their manager only)."""
+    return _decide(request_id, decision, approve=True)
+
+
+@bp.post("/advancement-requests/<request_id>/reject")
+@require()
+@bp.arguments(DecisionInput)
+@bp.response(200, AdvancementRequestOutput)
+def reject_request(decision, request_id):
+    """Reject a direct report's advancement with a comment (their manager only)."""
+    return _decide(request_id, decision, approve=False)

@@ -1,0 +1,8 @@
+from shared.config import BaseConfig
+
+
+class Config(BaseConfig):
+    SERVICE_NAME = "pathways"
+    DATABASE_URL = "sqlite:///.local/pathways.db"
+    EVENT_SOURCE = "/skillstack/pathways"
+    ORG_CHART_MAX_ROWS = 200_000

@@ -1,0 +1,140 @@
+"""The org directory: import the org chart from CSV, validated as a whole before any change."""
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.pathways.models import Person
+from shared.bus.outbox import publish
+from shared.errors import InvalidInput, NotFound
+
+PERSON_UPSERTED = "skillstack.directory.person.upserted.v1"
+COLUMNS = ("employee_id", "email", "name", "manager_id")
+REQUIRED_COLUMNS = ("employee_id", "email", "name")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def parse_org_chart(text: str, max_rows: int) -> list[dict]:
+    """Read CSV rows into dicts (row numbers as a spreadsheet shows them), or raise with what is wrong."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [name.strip() for name in reader.fieldnames or []]
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        raise InvalidInput(
+            "the CSV header is missing columns",
+            errors=[{"row": 1, "column": name, "message": "missing column"} for name in missing],
+        )
+    reader.fieldnames = header
+    rows = []
+    try:
+        for row in reader:
+            if len(rows) >= max_rows:
+                raise InvalidInput(f"the file has more than {max_rows} rows")
+            if None in row:
+                raise InvalidInput("a row has more fields than the header", errors=[{"row": reader.line_num, "message": "too many fields"}])
+            rows.append({"row": reader.line_num} | {name: (row.get(name) or "").strip() for name in COLUMNS})
+    except csv.Error as error:
+        raise InvalidInput(f"the file is not valid CSV: {error}", errors=[{"row": reader.line_num, "message": str(error)}]) from error
+    if not rows:
+        raise InvalidInput("the file has no rows")
+    return rows
+
+
+def validate_org_chart(rows: list[dict], existing_managers: dict[str, str | None]) -> list[dict]:
+    """Every problem of the rows: missing values, bad emails, duplicates, unknown managers, cycles."""
+    problems = []
+    seen_ids: dict[str, int] = {}
+    seen_emails: dict[str, int] = {}
+    for row in rows:
+        for column in REQUIRED_COLUMNS:
+            if not row[column]:
+                problems.append({"row": row["row"], "column": column, "message": "required"})
+        if row["email"] and not EMAIL.match(row["email"]):
+            problems.append({"row": row["row"], "column": "email", "message": "not an email address"})
+        for column, seen in (("employee_id", seen_ids), ("email", seen_emails)):
+            value = row[column].lower() if column == "email" else row[column]
+            if value and value in seen:
+                problems.append({"row": row["row"], "column": column, "message": f"duplicate of row {seen[value]}"})
+            elif value:
+                seen[value] = row["row"]
+    managers = dict(existing_managers) | {row["employee_id"]: row["manager_id"] or None for row in rows}
+    for row in rows:
+        if row["manager_id"] and row["manager_id"] not in managers:
+            problems.append({"row": row["row"], "column": "manager_id", "message": f"unknown manager {row['manager_id']!r}"})
+        elif row["manager_id"] == row["employee_id"] and row["employee_id"]:
+            problems.append({"row": row["row"], "column": "manager_id", "message": "a person cannot manage themselves"})
+    in_cycles = _people_in_cycles(managers)
+    for row in rows:
+        if row["employee_id"] in in_cycles and row["manager_id"] != row["employee_id"]:
+            problems.append({"row": row["row"], "column": "manager_id", "message": "the reporting line loops back to this person"})
+    return sorted(problems, key=lambda problem: problem["row"])
+
+
+def _people_in_cycles(manager_of: dict[str, str | None]) -> set[str]:
+    """The people whose chain of managers comes back to them."""
+    in_cycles: set[str] = set()
+    settled: set[str] = set()
+    for start in manager_of:
+        path: list[str] = []
+        position: dict[str, int] = {}
+        person: str | None = start
+        while person is not None and person not in settled and person not in position:
+            position[person] = len(path)
+            path.append(person)
+            person = manager_of.get(person)
+        if person is not None and person in position:
+            in_cycles.update(path[position[person]:])
+        settled.update(path)
+    return in_cycles
+
+
+def import_org_chart(session: Session, text: str, *, max_rows: int, now: datetime, source: str) -> ImportReport:
+    """Create or update everyone in the file, announcing each change; nothing changes if any row is bad."""
+    rows = parse_org_chart(text, max_rows)
+    people = {person.employee_id: person for person in session.scalars(select(Person))}
+    problems = validate_org_chart(rows, {pid: person.manager_id for pid, person in people.items()})
+    if problems:
+        raise InvalidInput(f"the org chart has {len(problems)} problem(s); nothing was imported", errors=problems)
+    report = ImportReport()
+    for row in rows:
+        values = {"email": row["email"], "name": row["name"], "manager_id": row["manager_id"] or None, "active": True}
+        person = people.get(row["employee_id"])
+        if person is None:
+            person = Person(employee_id=row["employee_id"], updated_at=now, **values)
+            session.add(person)
+            report.created += 1
+        elif all(getattr(person, key) == value for key, value in values.items()):
+            report.unchanged += 1
+            continue
+        else:
+            for key, value in values.items():
+                setattr(person, key, value)
+            person.updated_at = now
+            report.updated += 1
+        publish(
+            session,
+            PERSON_UPSERTED,
+            {"employee_id": person.employee_id, **values},
+            source=source,
+            now=lambda: now,
+        )
+    return report
+
+
+def get_person(session: Session, employee_id: str) -> Person:
+    person = session.get(Person, employee_id)
+    if person is None:
+        raise NotFound(f"no person {employee_id!r}")
+    return person

@@ -1,0 +1,125 @@
+"""The pathways tables: the directory, the catalog projection, pathways, progress and requests."""
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Person(Base):
+    """Someone in the org chart. People who leave are deactivated, never deleted."""
+
+    __tablename__ = "people"
+
+    employee_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    manager_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CatalogEntry(Base):
+    """The issuer's catalog as this service knows it (projection of `issuer.catalog`)."""
+
+    __tablename__ = "catalog"
+
+    achievement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(20))
+    retired: Mapped[bool] = mapped_column(default=False)
+
+
+class Pathway(Base):
+    """An ordered ladder of levels, e.g. Data Analyst: Junior, Associate, Senior."""
+
+    __tablename__ = "pathways"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    levels: Mapped[list["Level"]] = relationship(order_by="Level.number", lazy="selectin")
+
+
+class Level(Base):
+    """One rung of a pathway: the credentials it needs (beyond the previous level) and whether a manager approves."""
+
+    __tablename__ = "levels"
+
+    pathway_id: Mapped[str] = mapped_column(ForeignKey("pathways.id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    required_achievements: Mapped[list[str]] = mapped_column(JSON)
+    requires_approval: Mapped[bool] = mapped_column(default=True)
+
+
+class LevelRequirement(Base):
+    """Which levels need which achievement: finds the pathways a new credential can move."""
+
+    __tablename__ = "level_requirements"
+
+    achievement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pathway_id: Mapped[str] = mapped_column(ForeignKey("pathways.id"), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class HeldCredential(Base):
+    """A credential an employee holds (projection of `issuer.credentials`)."""
+
+    __tablename__ = "held_credentials"
+    __table_args__ = (Index("ix_held_credentials_employee", "employee_id"),)
+
+    credential_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    employee_id: Mapped[str] = mapped_column(String(200))
+    achievement_id: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), default="valid")
+
+
+class LevelAttainment(Base):
+    """An employee holds a pathway level, since when, and who approved it."""
+
+    __tablename__ = "level_attainments"
+
+    employee_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    pathway_id: Mapped[str] = mapped_column(ForeignKey("pathways.id"), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attained_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class AdvancementRequest(Base):
+    """A request for a manager to approve an employee's next level."""
+
+    __tablename__ = "advancement_requests"
+    __table_args__ = (
+        # At most one open request per employee and level, even if two processes race to open it.
+        Index(
+            "uq_requests_one_open",
+            "employee_id",
+            "pathway_id",
+            "level",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+        Index("ix_requests_manager_status", "manager_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    employee_id: Mapped[str] = mapped_column(String(200), index=True)
+    manager_id: Mapped[str | None] = mapped_column(String(200))
+    pathway_id: Mapped[str] = mapped_column(ForeignKey("pathways.id"))
+    level: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
