@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Run the whole Skillstack test suite from a fresh clone: it installs the Python packages,
+# fetches and starts a real Kafka broker, installs and starts a private PostgreSQL, runs
+# pytest against them, and stops both. Extra arguments go to pytest (e.g. tests/unit -x).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+export KAFKA_HOME="${SKILLSTACK_TEST_KAFKA_HOME:-$root/.local/test-kafka}"
+export KAFKA_PORT="${SKILLSTACK_TEST_KAFKA_PORT:-19092}"
+export KAFKA_CONTROLLER_PORT="${SKILLSTACK_TEST_KAFKA_CONTROLLER_PORT:-19093}"
+export PG_PORT="${SKILLSTACK_TEST_PG_PORT:-55432}"
+
+stop_servers() {
+  deploy/kafka.sh stop || true
+  deploy/postgres.sh stop || true
+}
+trap stop_servers EXIT
+
+started=$SECONDS
+deploy/bootstrap.sh
+echo "test.sh: Python packages ready in $((SECONDS - started)) s"
+mark=$SECONDS
+deploy/kafka.sh reset >/dev/null   # every run starts from empty topics
+deploy/kafka.sh start
+echo "test.sh: Kafka ready in $((SECONDS - mark)) s"
+mark=$SECONDS
+deploy/postgres.sh start
+echo "test.sh: PostgreSQL ready in $((SECONDS - mark)) s"
+
+export SKILLSTACK_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
+export SKILLSTACK_TEST_POSTGRES="$(deploy/postgres.sh url postgres | sed 's#/postgres$##')"
+export SKILLSTACK_TEST_KAFKA_SCRIPT="$root/deploy/kafka.sh"
+.venv/bin/python -m pytest "$@"
