@@ -52,8 +52,10 @@ def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> 
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     else:  # pragma: no cover - only the two supported databases
         raise RuntimeError(f"unsupported database {dialect}")
-    statement = dialect_insert(table).values(**values).on_conflict_do_nothing()
-    return session.execute(statement).rowcount == 1
+    key = next(iter(table.primary_key.columns))
+    statement = dialect_insert(table).values(**values).on_conflict_do_nothing().returning(key)
+    # RETURNING, not rowcount: through the ORM session rowcount is -1 for this statement.
+    return session.execute(statement).first() is not None
 
 
 __all__ = ["Database", "Session", "insert", "insert_if_absent"]

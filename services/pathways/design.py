@@ -45,6 +45,7 @@ def define_pathway(session: Session, definition: dict, *, now: datetime) -> Path
         raise InvalidInput("the pathway definition is invalid; nothing was saved", errors=problems)
     pathway = Pathway(id=pathway_id, name=definition["name"], version=1, created_at=now)
     session.add(pathway)
+    session.flush()  # the levels' foreign keys need the pathway row first
     for number, level in enumerate(definition["levels"], start=1):
         session.add(
             Level(

@@ -1,0 +1,114 @@
+"""The whole platform for end-to-end tests: three services over HTTP, their workers as real
+processes, the real Kafka broker and PostgreSQL, and a real SMTP server on loopback."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from tests.conftest import ROOT, SERVICES, service_config
+from tests.mail import MailCatcher
+from tests.support import SECRET, free_port
+
+ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+
+
+@dataclass
+class Worker:
+    """A service's worker process, which tests may kill and restart."""
+
+    service: str
+    env: dict
+    log: Path
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{self.service}.worker"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup, no commit, like a crashed machine."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> int:
+        """SIGTERM and wait for a graceful exit; return the exit code."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+
+@dataclass
+class Platform:
+    urls: dict[str, str]
+    mail: MailCatcher
+    workers: dict[str, Worker] = field(default_factory=dict)
+    kafka_bootstrap: str = ""
+
+    def get(self, service: str, path: str, **kwargs) -> requests.Response:
+        return requests.get(self.urls[service] + path, timeout=10, **kwargs)
+
+    def post(self, service: str, path: str, **kwargs) -> requests.Response:
+        return requests.post(self.urls[service] + path, timeout=10, **kwargs)
+
+
+def _worker_env(service: str, database_url: str, kafka_bootstrap: str, smtp_port: int) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SKILLSTACK_")}
+    prefix = f"SKILLSTACK_{service.upper()}_"
+    env |= {
+        "SKILLSTACK_AUTH_TOKEN_SECRET": SECRET,
+        "SKILLSTACK_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        "SKILLSTACK_INTRANET_URL": "http://intranet.test",
+        prefix + "DATABASE_URL": database_url,
+        "SKILLSTACK_NOTIFICATIONS_SMTP_PORT": str(smtp_port),
+        "SKILLSTACK_NOTIFICATIONS_EMAIL_RETRY_BASE_SECONDS": "0.2",
+        "SKILLSTACK_NOTIFICATIONS_EMAIL_RETRY_MAX_SECONDS": "2",
+        "PYTHONUNBUFFERED": "1",
+    }
+    return env
+
+
+@pytest.fixture(scope="package")
+def platform(service_databases, kafka_bootstrap):
+    from services.issuer.app import create_app as issuer
+    from services.notifications.app import create_app as notifications
+    from services.pathways.app import create_app as pathways
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    mail = MailCatcher(free_port())
+    mail.start()
+    factories = {"issuer": issuer, "pathways": pathways, "notifications": notifications}
+    servers, urls = [], {}
+    for service in SERVICES:
+        app = factories[service](service_config(service, service_databases[service], kafka_bootstrap))
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        urls[service] = f"http://127.0.0.1:{server.server_port}"
+    running = Platform(urls=urls, mail=mail, kafka_bootstrap=kafka_bootstrap)
+    for service in SERVICES:
+        worker = Worker(
+            service,
+            _worker_env(service, service_databases[service], kafka_bootstrap, mail.port),
+            ARTIFACTS / f"{service}-worker.log",
+        )
+        worker.start()
+        running.workers[service] = worker
+    yield running
+    exit_codes = {service: worker.stop() for service, worker in running.workers.items()}
+    for server in servers:
+        server.shutdown()
+    mail.stop()
+    assert exit_codes == {service: 0 for service in SERVICES}, f"workers did not stop gracefully: {exit_codes}"
