@@ -28,8 +28,11 @@ class ImportReport:
 
 def parse_org_chart(text: str, max_rows: int) -> list[dict]:
     """Read CSV rows into dicts (row numbers as a spreadsheet shows them), or raise with what is wrong."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in reader.fieldnames or []]
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [name.strip() for name in reader.fieldnames or []]
+    except csv.Error as error:
+        raise InvalidInput(f"the file is not valid CSV: {error}", errors=[{"row": 1, "message": str(error)}]) from error
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
         raise InvalidInput(
@@ -38,15 +41,19 @@ def parse_org_chart(text: str, max_rows: int) -> list[dict]:
         )
     reader.fieldnames = header
     rows = []
-    try:
-        for row in reader:
-            if len(rows) >= max_rows:
-                raise InvalidInput(f"the file has more than {max_rows} rows")
-            if None in row:
-                raise InvalidInput("a row has more fields than the header", errors=[{"row": reader.line_num, "message": "too many fields"}])
-            rows.append({"row": reader.line_num} | {name: (row.get(name) or "").strip() for name in COLUMNS})
-    except csv.Error as error:
-        raise InvalidInput(f"the file is not valid CSV: {error}", errors=[{"row": reader.line_num, "message": str(error)}]) from error
+    while True:
+        first_line = reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            raise InvalidInput(f"the file is not valid CSV: {error}", errors=[{"row": first_line, "message": str(error)}]) from error
+        if len(rows) >= max_rows:
+            raise InvalidInput(f"the file has more than {max_rows} rows")
+        if None in row:
+            raise InvalidInput("a row has more fields than the header", errors=[{"row": reader.line_num, "message": "too many fields"}])
+        rows.append({"row": reader.line_num} | {name: (row.get(name) or "").strip() for name in COLUMNS})
     if not rows:
         raise InvalidInput("the file has no rows")
     return rows

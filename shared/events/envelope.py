@@ -21,6 +21,7 @@ from shared.events.catalog import CATALOG, spec_for
 
 CONTENT_TYPE = "application/cloudevents+json"
 MIRRORED_ATTRIBUTES = ("id", "source", "type", "subject", "time", "specversion")
+REQUIRED_ATTRIBUTES = ("id", "source", "type", "specversion")
 _FORMAT = JSONFormat()
 
 
@@ -96,6 +97,18 @@ def new_event(
 
 def decode(body: bytes | str) -> Event:
     """Parse and validate a structured-mode body, raising EventDecodeError or EventValidationError."""
+    try:
+        document = json.loads(body)
+    except (TypeError, ValueError) as error:
+        raise EventDecodeError(f"not a CloudEvents JSON document: {error}") from error
+    if not isinstance(document, dict):
+        raise EventDecodeError("not a CloudEvents JSON object")
+    # The SDK would invent a missing id or specversion; an invented id defeats deduplication.
+    missing = [name for name in REQUIRED_ATTRIBUTES if not document.get(name)]
+    if missing:
+        raise EventDecodeError(f"not a CloudEvent: missing {', '.join(missing)}")
+    if document["specversion"] != "1.0":
+        raise EventDecodeError(f"unsupported CloudEvents specversion {document['specversion']!r}")
     try:
         cloud_event = _FORMAT.read(None, body)
     except Exception as error:  # the SDK raises several types for malformed input

@@ -1,0 +1,201 @@
+"""Every event in the catalog round-trips through the envelope and keeps its published schema.
+
+The snapshots in `snapshots/` are the contract other teams build against. A change that
+alters one fails here; rewrite them deliberately with `UPDATE_SNAPSHOTS=1` and review the diff.
+"""
+
+import json
+import os
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from shared.events import CATALOG, EventDecodeError, EventValidationError, decode, new_event
+from shared.events.envelope import encode
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+SOURCE = "urn:skillstack:contract-tests"
+ISSUED_AT = datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
+PARIS = timezone(timedelta(hours=1))
+
+DECISION = {
+    "request_id": "req-7f3a",
+    "employee_id": "emp-1042",
+    "decided_by": "emp-0007",
+    "pathway_id": "data-analyst",
+    "pathway_name": "Data Analyst",
+    "level": 1,
+    "level_name": "Junior Analyst",
+    "decided_at": ISSUED_AT,
+}
+
+# One realistic example of each event type, as its producer would publish it.
+EXAMPLES = {
+    "skillstack.academy.assessment.completed.v1": {
+        "attempt_id": "lms-attempt-88121",
+        "employee_id": "emp-1042",
+        "email": "ada.lovelace@example.com",
+        "assessment_id": "sql-101",
+        "score": 86.5,
+        "completed_at": datetime(2025, 3, 14, 10, 5, tzinfo=PARIS),
+        "source": "moodle",
+    },
+    "skillstack.issuer.credential.defined.v1": {
+        "achievement_id": "sql-foundations",
+        "version": 2,
+        "name": "SQL Foundations",
+        "description": "Writes correct SELECT queries with joins, grouping and window functions.",
+        "category": "technical",
+        "assessment_id": "sql-101",
+        "min_score": 80.0,
+        "validity_months": 24,
+        "retired": False,
+    },
+    "skillstack.issuer.credential.issued.v1": {
+        "credential_id": "cred-5d1c",
+        "employee_id": "emp-1042",
+        "achievement_id": "sql-foundations",
+        "achievement_version": 2,
+        "achievement_name": "SQL Foundations",
+        "issued_at": ISSUED_AT,
+        "valid_until": datetime(2027, 3, 14, 9, 30, tzinfo=UTC),
+        "source_event_id": "3b0f5a9e-completion",
+    },
+    "skillstack.issuer.credential.revoked.v1": {
+        "credential_id": "cred-5d1c",
+        "employee_id": "emp-1042",
+        "achievement_id": "sql-foundations",
+        "achievement_name": "SQL Foundations",
+        "revoked_at": ISSUED_AT + timedelta(days=30),
+        "reason": "Issued to the wrong employee after an LMS account mix-up.",
+    },
+    "skillstack.issuer.credential.expiring.v1": {
+        "credential_id": "cred-5d1c",
+        "employee_id": "emp-1042",
+        "achievement_id": "sql-foundations",
+        "achievement_name": "SQL Foundations",
+        "valid_until": datetime(2027, 3, 14, 9, 30, tzinfo=UTC),
+    },
+    "skillstack.issuer.credential.expired.v1": {
+        "credential_id": "cred-5d1c",
+        "employee_id": "emp-1042",
+        "achievement_id": "sql-foundations",
+        "achievement_name": "SQL Foundations",
+        "valid_until": datetime(2027, 3, 14, 9, 30, tzinfo=UTC),
+    },
+    "skillstack.pathways.advancement.requested.v1": {
+        "request_id": "req-7f3a",
+        "employee_id": "emp-1042",
+        "manager_id": "emp-0007",
+        "pathway_id": "data-analyst",
+        "pathway_name": "Data Analyst",
+        "level": 1,
+        "level_name": "Junior Analyst",
+        "requested_at": ISSUED_AT,
+    },
+    "skillstack.pathways.advancement.approved.v1": DECISION | {"comment": "Well deserved."},
+    "skillstack.pathways.advancement.rejected.v1": DECISION | {"comment": "Let's pair on a real report first."},
+    "skillstack.directory.person.upserted.v1": {
+        "employee_id": "emp-1042",
+        "email": "ada.lovelace@example.com",
+        "name": "Ada Lovelace",
+        "manager_id": "emp-0007",
+        "active": True,
+    },
+}
+
+EVENT_TYPES = sorted(CATALOG)
+
+
+def published(event_type: str):
+    """Create the example event of a type: its Event and structured-mode body."""
+    return new_event(event_type, EXAMPLES[event_type], source=SOURCE)
+
+
+def schema_description(event_type: str) -> dict:
+    """The OpenAPI 3.1 description of an event type's data schema."""
+    spec = APISpec(title="Skillstack events", version="1", openapi_version="3.1.0", plugins=[MarshmallowPlugin()])
+    spec.components.schema(event_type, schema=CATALOG[event_type].schema)
+    return spec.to_dict()["components"]["schemas"][event_type]
+
+
+def test_every_catalog_event_has_an_example():
+    assert set(EXAMPLES) == set(CATALOG)
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_an_event_decodes_to_what_its_producer_created(event_type):
+    created, body = published(event_type)
+
+    received = decode(body)
+
+    assert (received.id, received.type, received.subject) == (created.id, event_type, created.subject)
+    assert received.source == SOURCE
+    assert received.subject == EXAMPLES[event_type][CATALOG[event_type].key_field]
+    # Aware datetimes compare as instants, so an offset of +01:00 equals the same UTC moment.
+    assert received.data == EXAMPLES[event_type]
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_kafka_headers_mirror_the_envelope_and_the_key_is_the_data_key(event_type):
+    _, body = published(event_type)
+    document = json.loads(body)
+
+    key, headers = encode(body)
+
+    mirrored = {name.removeprefix("ce_"): value.decode() for name, value in headers if name.startswith("ce_")}
+    assert mirrored == {name: str(document[name]) for name in ("id", "source", "type", "subject", "time", "specversion")}
+    assert ("content-type", b"application/cloudevents+json") in headers
+    assert key == EXAMPLES[event_type][CATALOG[event_type].key_field].encode()
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_schema_matches_its_published_snapshot(event_type):
+    description = schema_description(event_type)
+    snapshot = SNAPSHOTS / f"{event_type}.json"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        SNAPSHOTS.mkdir(exist_ok=True)
+        snapshot.write_text(json.dumps(description, indent=2, sort_keys=True) + "\n")
+        return
+    assert snapshot.exists(), f"no snapshot for {event_type}: run with UPDATE_SNAPSHOTS=1 and review it"
+    assert description == json.loads(snapshot.read_text()), f"{event_type} schema changed from its snapshot"
+
+
+def test_every_snapshot_belongs_to_a_catalog_event():
+    assert {path.stem for path in SNAPSHOTS.glob("*.json")} == set(CATALOG)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "change", "field"),
+    [
+        ("skillstack.issuer.credential.issued.v1", {"achievement_name": None}, "achievement_name"),
+        ("skillstack.academy.assessment.completed.v1", {"score": 120}, "score"),
+        ("skillstack.directory.person.upserted.v1", {"email": "not-an-address"}, "email"),
+        ("skillstack.pathways.advancement.requested.v1", {"level": 0}, "level"),
+    ],
+)
+def test_data_breaking_its_schema_is_refused_naming_the_field(event_type, change, field):
+    data = {name: value for name, value in (EXAMPLES[event_type] | change).items() if value is not None}
+
+    with pytest.raises(EventValidationError) as refused:
+        new_event(event_type, data, source=SOURCE)
+
+    assert field in refused.value.errors
+    assert field in str(refused.value)
+
+
+def test_a_timestamp_without_a_timezone_is_refused():
+    data = EXAMPLES["skillstack.issuer.credential.issued.v1"] | {"issued_at": datetime(2025, 3, 14, 9, 30)}
+
+    with pytest.raises(EventValidationError) as refused:
+        new_event("skillstack.issuer.credential.issued.v1", data, source=SOURCE)
+
+    assert "issued_at" in refused.value.errors
+
+
+def test_an_unknown_event_type_is_refused():
+    with pytest.raises(EventDecodeError, match="skillstack.issuer.credential.stolen.v1"):
+        new_event("skillstack.issuer.credential.stolen.v1", {"employee_id": "emp-1042"}, source=SOURCE)
