@@ -56,3 +56,49 @@ def read_topic(bootstrap: str, topic: str, *, timeout: float = 5.0) -> list:
             records.extend(batch)
     consumer.close()
     return records
+
+
+def produce(bootstrap: str, topic: str, records: list[tuple[bytes | None, bytes | None, list]]) -> None:
+    """Send raw (key, value, headers) records and wait for the broker's acknowledgement."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    futures = [producer.send(topic, key=key, value=value, headers=headers) for key, value, headers in records]
+    producer.flush(timeout=30)
+    for future in futures:
+        future.get(timeout=30)
+    producer.close()
+
+
+def completion_record(completion: dict, *, event_id: str | None = None) -> tuple[bytes, bytes, list]:
+    """A completion as an LMS publishing straight onto `academy.assessments` would send it."""
+    from shared.events import new_event
+    from shared.events.envelope import encode
+
+    options = {"new_id": (lambda: event_id)} if event_id else {}
+    _event, body = new_event(
+        "skillstack.academy.assessment.completed.v1", completion | {"completed_at": _as_datetime(completion["completed_at"])},
+        source="/tests/lms", **options,
+    )
+    key, headers = encode(body)
+    return key, body, headers
+
+
+def _as_datetime(value):
+    from datetime import datetime
+
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+
+
+def consumer_lag(bootstrap: str, group: str, topics: list[str]) -> int:
+    """Messages in `topics` that `group` has not committed yet."""
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    committed = admin.list_group_offsets({group: None})[group]
+    admin.close()
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    partitions = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
+    ends = consumer.end_offsets(partitions)
+    consumer.close()
+    return sum(end - max(committed[tp].offset, 0) if tp in committed else end for tp, end in ends.items())
