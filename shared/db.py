@@ -7,8 +7,34 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, Table, create_engine, event, insert
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, Engine, Table, TypeDecorator, create_engine, event, insert
 from sqlalchemy.orm import Session, sessionmaker
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp stored in UTC and always read back time-zone aware, on PostgreSQL and SQLite alike.
+
+    SQLite has no time zones: without this, it returns naive datetimes and compares
+    aware parameters with naive stored text.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Database:
@@ -58,4 +84,4 @@ def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> 
     return session.execute(statement).first() is not None
 
 
-__all__ = ["Database", "Session", "insert", "insert_if_absent"]
+__all__ = ["Database", "Session", "UtcDateTime", "insert", "insert_if_absent"]

@@ -2,8 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import UtcDateTime
 
 
 class Base(DeclarativeBase):
@@ -24,7 +26,7 @@ class Achievement(Base):
     min_score: Mapped[float] = mapped_column(Float)
     validity_months: Mapped[int | None] = mapped_column(Integer)
     retired: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class AssessmentAttempt(Base):
@@ -37,8 +39,8 @@ class AssessmentAttempt(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     assessment_id: Mapped[str] = mapped_column(String(200))
     score: Mapped[float] = mapped_column(Float)
-    completed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     event_id: Mapped[str] = mapped_column(String(64))
 
 
@@ -58,8 +60,8 @@ class Credential(Base):
     achievement_version: Mapped[int] = mapped_column(Integer)
     attempt_id: Mapped[str] = mapped_column(String(200))
     score: Mapped[float] = mapped_column(Float)
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     source_event_id: Mapped[str] = mapped_column(String(64))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revocation_reason: Mapped[str | None] = mapped_column(Text)

@@ -2,7 +2,8 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
+from shared.db import UtcDateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -20,7 +21,7 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(200))
     manager_id: Mapped[str | None] = mapped_column(String(200), index=True)
     active: Mapped[bool] = mapped_column(default=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class CatalogEntry(Base):
@@ -43,7 +44,7 @@ class Pathway(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     levels: Mapped[list["Level"]] = relationship(order_by="Level.number", lazy="selectin")
 
 
@@ -78,8 +79,8 @@ class HeldCredential(Base):
     credential_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     employee_id: Mapped[str] = mapped_column(String(200))
     achievement_id: Mapped[str] = mapped_column(String(64))
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(String(20), default="valid")
 
 
@@ -91,7 +92,7 @@ class LevelAttainment(Base):
     employee_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     pathway_id: Mapped[str] = mapped_column(ForeignKey("pathways.id"), primary_key=True)
     level: Mapped[int] = mapped_column(Integer, primary_key=True)
-    attained_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attained_at: Mapped[datetime] = mapped_column(UtcDateTime)
     approved_by: Mapped[str | None] = mapped_column(String(200))
 
 
@@ -119,7 +120,7 @@ class AdvancementRequest(Base):
     pathway_id: Mapped[str] = mapped_column(ForeignKey("pathways.id"))
     level: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), default="open")
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(200))
     comment: Mapped[str | None] = mapped_column(Text)

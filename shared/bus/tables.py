@@ -7,7 +7,6 @@ the idempotent consumer are written once and work against any service's database
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -15,6 +14,8 @@ from sqlalchemy import (
     Table,
     Text,
 )
+
+from shared.db import UtcDateTime
 
 delivery_metadata = MetaData()
 
@@ -27,8 +28,8 @@ outbox = Table(
     Column("key", String(200), nullable=False),
     Column("type", String(200), nullable=False),
     Column("payload", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("published_at", UtcDateTime),
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text),
     Index("ix_outbox_unpublished", "id", postgresql_where="published_at IS NULL"),
@@ -40,5 +41,5 @@ processed_events = Table(
     Column("consumer_group", String(200), primary_key=True),
     Column("event_id", String(200), primary_key=True),
     Column("event_type", String(200), nullable=False),
-    Column("processed_at", DateTime(timezone=True), nullable=False),
+    Column("processed_at", UtcDateTime, nullable=False),
 )
