@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.issuer.models import AssessmentAttempt
@@ -19,15 +20,18 @@ def record_completion(session: Session, completion: dict, *, now: datetime, sour
     id with different content is a conflict.
     """
     existing = session.get(AssessmentAttempt, completion["attempt_id"])
-    if existing is not None:
-        if any(_normalise(getattr(existing, name)) != _normalise(completion[name]) for name in _COMPARED):
-            raise Conflict(f"attempt {completion['attempt_id']!r} was already reported with different content")
-        return existing, False
-    event = publish(session, ASSESSMENT_COMPLETED, {**completion, "source": "intake-api"}, source=source, now=lambda: now)
-    attempt = AssessmentAttempt(**completion, received_at=now, event_id=event.id)
-    session.add(attempt)
-    session.flush()
-    return attempt, True
+    if existing is None:
+        try:
+            with session.begin_nested():  # a concurrent resubmission may insert the same attempt first
+                event = publish(session, ASSESSMENT_COMPLETED, {**completion, "source": "intake-api"}, source=source, now=lambda: now)
+                attempt = AssessmentAttempt(**completion, received_at=now, event_id=event.id)
+                session.add(attempt)
+            return attempt, True
+        except IntegrityError:
+            existing = session.get(AssessmentAttempt, completion["attempt_id"], populate_existing=True)
+    if any(_normalise(getattr(existing, name)) != _normalise(completion[name]) for name in _COMPARED):
+        raise Conflict(f"attempt {completion['attempt_id']!r} was already reported with different content")
+    return existing, False
 
 
 def _normalise(value):
