@@ -2,10 +2,10 @@
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from marshmallow import ValidationError, validate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,8 @@ from shared.errors import InvalidInput, NotFound
 PERSON_UPSERTED = "skillstack.directory.person.upserted.v1"
 COLUMNS = ("employee_id", "email", "name", "manager_id")
 REQUIRED_COLUMNS = ("employee_id", "email", "name")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MAX_LENGTHS = {"employee_id": 200, "email": 320, "name": 200, "manager_id": 200}
+is_email = validate.Email()  # the rule the person.upserted event applies
 
 
 @dataclass
@@ -68,7 +69,10 @@ def validate_org_chart(rows: list[dict], existing_managers: dict[str, str | None
         for column in REQUIRED_COLUMNS:
             if not row[column]:
                 problems.append({"row": row["row"], "column": column, "message": "required"})
-        if row["email"] and not EMAIL.match(row["email"]):
+        for column, limit in MAX_LENGTHS.items():
+            if len(row[column]) > limit:
+                problems.append({"row": row["row"], "column": column, "message": f"longer than {limit} characters"})
+        if row["email"] and not _valid_email(row["email"]):
             problems.append({"row": row["row"], "column": "email", "message": "not an email address"})
         for column, seen in (("employee_id", seen_ids), ("email", seen_emails)):
             value = row[column].lower() if column == "email" else row[column]
@@ -87,6 +91,14 @@ def validate_org_chart(rows: list[dict], existing_managers: dict[str, str | None
         if row["employee_id"] in in_cycles and row["manager_id"] != row["employee_id"]:
             problems.append({"row": row["row"], "column": "manager_id", "message": "the reporting line loops back to this person"})
     return sorted(problems, key=lambda problem: problem["row"])
+
+
+def _valid_email(value: str) -> bool:
+    try:
+        is_email(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def _people_in_cycles(manager_of: dict[str, str | None]) -> set[str]:
