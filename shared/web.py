@@ -8,7 +8,8 @@ import flask_smorest
 from flask import Blueprint, Flask, Response, current_app, json
 from marshmallow import Schema, fields
 from sqlalchemy import text
-from werkzeug.exceptions import HTTPException
+from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
 from shared.config import load_config
 from shared.db import Database
@@ -39,6 +40,21 @@ def problem(status: int, title: str, detail: str | None = None, errors: Any = No
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="skillstack"'
     return response
+
+
+class JsonBodyParser(FlaskParser):
+    """Refuses a request body that is not JSON, instead of reading it as an empty one."""
+
+    def _raw_load_json(self, req):
+        if req.content_length and not is_json_request(req):
+            raise UnsupportedMediaType("send the request body as application/json")
+        return super()._raw_load_json(req)
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """The services' API blueprint: flask-smorest's, with JSON-only bodies."""
+
+    ARGUMENTS_PARSER = JsonBodyParser()
 
 
 class ProblemApi(flask_smorest.Api):

@@ -1,7 +1,6 @@
 """The issuer's JSON API: the catalog (HR), completion intake (LMS) and credentials."""
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from services.issuer import catalog, intake, issuance
 from services.issuer.schemas import (
@@ -14,7 +13,7 @@ from services.issuer.schemas import (
 )
 from shared.auth import COMPLETIONS_SCOPE, HR_ADMIN, current_principal, require
 from shared.errors import Forbidden
-from shared.web import database, now
+from shared.web import Blueprint, database, now
 
 bp = Blueprint("issuer_api", __name__, url_prefix="/api", description="Credential catalog, intake and credentials")
 

@@ -1,11 +1,10 @@
 """The notifications JSON API: the signed-in person's inbox."""
 
-from flask_smorest import Blueprint
 
 from services.notifications import inbox
 from services.notifications.schemas import InboxItemOutput, InboxQuery, MarkedOutput, UnreadCountOutput
 from shared.auth import current_principal, require
-from shared.web import database, now
+from shared.web import Blueprint, database, now
 
 bp = Blueprint("notifications_api", __name__, url_prefix="/api", description="The in-app inbox")
 

@@ -1,7 +1,6 @@
 """The pathways JSON API: pathway designer and org chart (HR), progress, advancement decisions."""
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 from services.pathways import advancement, design, directory, progress
 from services.pathways.schemas import (
@@ -16,7 +15,7 @@ from services.pathways.schemas import (
 )
 from shared.auth import HR_ADMIN, current_principal, require
 from shared.errors import Forbidden, InvalidInput
-from shared.web import database, now
+from shared.web import Blueprint, database, now
 
 bp = Blueprint("pathways_api", __name__, url_prefix="/api", description="Pathways, directory and advancement")
 
