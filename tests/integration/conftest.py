@@ -1,0 +1,21 @@
+"""Fixtures of the integration level: one service at a time, against real PostgreSQL and Kafka."""
+
+import pytest
+
+
+@pytest.fixture
+def issuer(apps):
+    """The issuer app on this session's database."""
+    return apps["issuer"]
+
+
+@pytest.fixture
+def pathways(apps):
+    """The pathways app on this session's database."""
+    return apps["pathways"]
+
+
+@pytest.fixture
+def notifications(apps):
+    """The notifications app on this session's database."""
+    return apps["notifications"]
