@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Run Skillstack locally with demo data: a Kafka broker, the three services and their
+# workers on SQLite, and a mail catcher. Ctrl-C stops everything.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+state="$root/.local"
+mkdir -p "$state/data" "$state/mail/tmp" "$state/mail/new" "$state/mail/cur"
+
+export KAFKA_HOME="$state/kafka" KAFKA_PORT="${KAFKA_PORT:-9092}" KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+export SKILLSTACK_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
+export SKILLSTACK_ISSUER_PORT="${SKILLSTACK_ISSUER_PORT:-8001}"
+export SKILLSTACK_PATHWAYS_PORT="${SKILLSTACK_PATHWAYS_PORT:-8002}"
+export SKILLSTACK_NOTIFICATIONS_PORT="${SKILLSTACK_NOTIFICATIONS_PORT:-8003}"
+export SKILLSTACK_NOTIFICATIONS_SMTP_PORT="${SKILLSTACK_NOTIFICATIONS_SMTP_PORT:-1025}"
+export SKILLSTACK_MAILDIR="$state/mail"
+for service in issuer pathways notifications; do
+  export "SKILLSTACK_${service^^}_DATABASE_URL=sqlite:///$state/data/$service.db"
+done
+# A secret of this checkout, made once; production takes it from its secret store.
+[ -f "$state/token-secret" ] || (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$state/token-secret")
+export SKILLSTACK_AUTH_TOKEN_SECRET="${SKILLSTACK_AUTH_TOKEN_SECRET:-$(cat "$state/token-secret")}"
+
+honcho_pid=""
+shutdown() {
+  trap - INT TERM EXIT
+  echo "local.sh: stopping"
+  if [ -n "$honcho_pid" ]; then kill -TERM "$honcho_pid" 2>/dev/null || true; wait "$honcho_pid" 2>/dev/null || true; fi
+  deploy/kafka.sh stop || true
+}
+trap shutdown INT TERM EXIT
+
+timer() { echo "local.sh: $1 in $((SECONDS - mark)) s"; mark=$SECONDS; }
+mark=$SECONDS
+deploy/bootstrap.sh
+timer "Python packages ready"
+deploy/kafka.sh start
+timer "Kafka ready"
+.venv/bin/skillstack create-topics
+for service in issuer pathways notifications; do
+  .venv/bin/flask --app "services.$service.app" migrate
+done
+timer "topics and databases ready"
+
+PATH="$root/.venv/bin:$PATH" honcho -f deploy/Procfile -d "$root" start &
+honcho_pid=$!
+.venv/bin/python deploy/demo_data.py
+timer "services up and demo data loaded"
+wait "$honcho_pid"
