@@ -69,6 +69,7 @@ def import_people():
     """Import the org chart from CSV (employee_id, email, name, manager_id); all rows or none (HR admins)."""
     if request.mimetype != "text/csv":
         raise InvalidInput("send the org chart as text/csv")
+    request.max_content_length = current_app.config["ORG_CHART_MAX_BYTES"]  # a whole company, not one JSON body
     try:
         text = request.get_data().decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -6,3 +6,4 @@ class Config(BaseConfig):
     DATABASE_URL = "sqlite:///.local/pathways.db"
     EVENT_SOURCE = "/skillstack/pathways"
     ORG_CHART_MAX_ROWS = 200_000
+    ORG_CHART_MAX_BYTES = 32 * 1024 * 1024
