@@ -5,16 +5,21 @@ from pathlib import Path
 from typing import Any
 
 import flask_smorest
-from flask import Blueprint, Flask, Response, current_app, json
+from flask import Blueprint, Flask, Response, current_app, json, render_template, request
+from flask_wtf.csrf import CSRFProtect
 from marshmallow import Schema, fields
 from sqlalchemy import text
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
+from shared.auth import JwksCache
 from shared.config import load_config
 from shared.db import Database
 from shared.errors import DomainError
 from shared.migrations import upgrade
+from shared.sso import init_sso
+
+csrf = CSRFProtect()
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -51,7 +56,7 @@ class JsonBodyParser(FlaskParser):
         return super()._raw_load_json(req)
 
 
-class Blueprint(flask_smorest.Blueprint):
+class ApiBlueprint(flask_smorest.Blueprint):
     """The services' API blueprint: flask-smorest's, with JSON-only bodies."""
 
     ARGUMENTS_PARSER = JsonBodyParser()
@@ -75,8 +80,23 @@ class ProblemApi(flask_smorest.Api):
         return problem(error.code or 500, error.name, detail, errors, data.get("headers"))
 
 
+def wants_page() -> bool:
+    """Whether this request is for a page (HTML errors) rather than the API (problem+json)."""
+    return not request.path.startswith(("/api/", "/healthz", "/readyz"))
+
+
 def handle_domain_error(error: DomainError) -> Response:
+    if wants_page():
+        return Response(render_template("shared/error.html", title=error.title, detail=error.detail), status=error.status)
     return problem(error.status, error.title, error.detail, error.errors)
+
+
+def handle_page_http_error(error: HTTPException):
+    """Pages answer errors with the layout, never a stack trace; the API keeps problem+json."""
+    if not wants_page():
+        return current_app.extensions["problem_api"].handle_http_exception(error)
+    detail = error.description if (error.code or 500) < 500 else "Something went wrong on our side. Please try again later."
+    return Response(render_template("shared/error.html", title=error.name, detail=detail), status=error.code or 500)
 
 
 health = Blueprint("health", __name__)
@@ -105,6 +125,8 @@ def create_service_app(
     """Create a service's Flask app with its config, database, clock, API, health and `migrate` command."""
     app = Flask(import_name)
     load_config(app, config_class, overrides)
+    app.extensions["jwks"] = JwksCache(app.config["OIDC_ISSUER"], static_jwks=app.config["OIDC_JWKS"])
+    csrf.init_app(app)
     app.config.setdefault("API_TITLE", f"Skillstack {config_class.SERVICE_NAME}")
     app.extensions["database"] = Database(app.config["DATABASE_URL"])
     app.extensions["clock"] = lambda: datetime.now(UTC)
@@ -117,8 +139,12 @@ def create_service_app(
             }
         },
     )
+    app.extensions["problem_api"] = api
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_page_http_error)
     app.register_blueprint(health)
+    app.register_blueprint(Blueprint("shared", __name__, template_folder="templates"))
+    init_sso(app)
 
     @app.cli.command("migrate")
     def migrate() -> None:
@@ -126,6 +152,13 @@ def create_service_app(
         upgrade(migrations, app.config["DATABASE_URL"])
 
     return app, api
+
+
+def register_api(app: Flask, api: ProblemApi, blueprint: flask_smorest.Blueprint) -> None:
+    """Register an API blueprint. APIs take bearer tokens only, which a browser never sends on
+    its own, so they need no CSRF token; pages do."""
+    api.register_blueprint(blueprint)
+    csrf.exempt(blueprint)
 
 
 def database() -> Database:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from shared.bus.kafka import ensure_topics
 from shared.migrations import upgrade
-from tests.support import SECRET
+from tests.support import auth_config
 
 SERVICES = ("issuer", "pathways", "notifications")
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,8 +59,7 @@ def service_config(service: str, database_url: str, kafka_bootstrap: str) -> dic
         "TESTING": True,
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
-        "AUTH_TOKEN_SECRET": SECRET,
-    }
+    } | auth_config()
 
 
 @pytest.fixture(scope="session")

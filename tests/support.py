@@ -6,11 +6,15 @@ import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 from kafka import KafkaConsumer, TopicPartition
 
-from shared.auth import issue_token
-
-SECRET = "test-only-token-secret-0123456789abcdef"
+TEST_ISSUER = "https://idp.test/realms/skillstack"
+ROLE_GROUPS = {"hr-admin": "hr-admins", "assessor": "assessors"}
+# The test identity provider's signing key, and an impostor's key with the same `kid`.
+SIGNING_KEY = RSAKey.generate_key(2048, parameters={"kid": "test-signing-key"})
+IMPOSTOR_KEY = RSAKey.generate_key(2048, parameters={"kid": "test-signing-key"})
 T = TypeVar("T")
 
 
@@ -19,9 +23,29 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+def auth_config() -> dict:
+    """What a service needs to trust the test identity provider's tokens."""
+    return {
+        "SECRET_KEY": "test-session-signing-key",
+        "OIDC_ISSUER": TEST_ISSUER,
+        "OIDC_JWKS": {"keys": [SIGNING_KEY.as_dict(private=False)]},
+        "OIDC_CLIENT_SECRET": "test-client-secret",
+    }
+
+
+def make_token(service: str, subject: str, *, roles=(), scopes=(), lifetime: int = 300, key=SIGNING_KEY, issuer=TEST_ISSUER, **claims) -> str:
+    """An access token as the IdP would issue it: RS256, `kid`, audience, groups, employee id."""
+    now = int(time.time())
+    body = {
+        "iss": issuer, "sub": f"idp-{subject}", "aud": service, "iat": now, "nbf": now, "exp": now + lifetime,
+        "employee_id": subject, "groups": [ROLE_GROUPS[role] for role in roles], "scope": " ".join(scopes),
+    } | claims
+    return jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "JWT"}, body, key)
+
+
 def bearer(service: str, subject: str, *, roles=(), scopes=(), **claims) -> dict[str, str]:
     """Authorization headers for a caller of one service."""
-    return {"Authorization": "Bearer " + issue_token(SECRET, subject=subject, audience=service, roles=roles, scopes=scopes, **claims)}
+    return {"Authorization": "Bearer " + make_token(service, subject, roles=roles, scopes=scopes, **claims)}
 
 
 def wait_for(check: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1, message: str = "") -> T:

@@ -13,9 +13,9 @@ from services.issuer.schemas import (
 )
 from shared.auth import COMPLETIONS_SCOPE, HR_ADMIN, current_principal, require
 from shared.errors import Forbidden
-from shared.web import Blueprint, database, now
+from shared.web import ApiBlueprint, database, now
 
-bp = Blueprint("issuer_api", __name__, url_prefix="/api", description="Credential catalog, intake and credentials")
+bp = ApiBlueprint("issuer_api", __name__, url_prefix="/api", description="Credential catalog, intake and credentials")
 
 
 def _source() -> str:

@@ -5,7 +5,7 @@ from pathlib import Path
 from flask import Flask
 
 from services.issuer.config import Config
-from shared.web import create_service_app
+from shared.web import create_service_app, register_api
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -13,5 +13,5 @@ def create_app(config: dict | None = None) -> Flask:
     app, api = create_service_app(__name__, Config, config, migrations=Path(__file__).parent / "migrations")
     from services.issuer.api import bp
 
-    api.register_blueprint(bp)
+    register_api(app, api, bp)
     return app

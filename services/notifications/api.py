@@ -4,9 +4,9 @@
 from services.notifications import inbox
 from services.notifications.schemas import InboxItemOutput, InboxQuery, MarkedOutput, UnreadCountOutput
 from shared.auth import current_principal, require
-from shared.web import Blueprint, database, now
+from shared.web import ApiBlueprint, database, now
 
-bp = Blueprint("notifications_api", __name__, url_prefix="/api", description="The in-app inbox")
+bp = ApiBlueprint("notifications_api", __name__, url_prefix="/api", description="The in-app inbox")
 
 
 @bp.get("/inbox")

@@ -1,7 +1,6 @@
 """The notifications worker: turns events into inbox items and emails, and sends the emails."""
 
 import sys
-from functools import partial
 
 from flask import Flask
 

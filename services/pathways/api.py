@@ -15,9 +15,9 @@ from services.pathways.schemas import (
 )
 from shared.auth import HR_ADMIN, current_principal, require
 from shared.errors import Forbidden, InvalidInput
-from shared.web import Blueprint, database, now
+from shared.web import ApiBlueprint, database, now
 
-bp = Blueprint("pathways_api", __name__, url_prefix="/api", description="Pathways, directory and advancement")
+bp = ApiBlueprint("pathways_api", __name__, url_prefix="/api", description="Pathways, directory and advancement")
 
 
 def _source() -> str:

@@ -8,9 +8,9 @@ import pytest
 from services.issuer import intake
 from services.issuer.handlers import build_handlers
 from services.issuer.schemas import CompletionInput
-from shared.auth import COMPLETIONS_SCOPE, HR_ADMIN, issue_token
+from shared.auth import COMPLETIONS_SCOPE, HR_ADMIN
 from tests.integration.helpers import count, execute, handle, handle_event, outbox_rows, problem, rows, table_counts
-from tests.support import SECRET, bearer, unique, wait_for
+from tests.support import IMPOSTOR_KEY, bearer, make_token, unique, wait_for
 
 pytestmark = pytest.mark.infra
 
@@ -250,9 +250,7 @@ def test_an_oversized_body_is_refused_and_writes_nothing(issuer):
 
 
 def token(**overrides) -> dict[str, str]:
-    options = {"subject": "academy-lms", "audience": "issuer", "scopes": (COMPLETIONS_SCOPE,)} | overrides
-    secret = options.pop("secret", SECRET)
-    return {"Authorization": "Bearer " + issue_token(secret, **options)}
+    return {"Authorization": "Bearer " + make_token("issuer", "academy-lms", scopes=(COMPLETIONS_SCOPE,), **overrides)}
 
 
 @pytest.mark.parametrize(
@@ -262,10 +260,11 @@ def token(**overrides) -> dict[str, str]:
         {"Authorization": "Basic YWRhOnNlY3JldA=="},
         bearer("pathways", "academy-lms", scopes=(COMPLETIONS_SCOPE,)),
         token(lifetime=-3600),
-        token(secret="another-secret-of-the-same-length-0123456"),
+        token(key=IMPOSTOR_KEY),
+        token(issuer="https://impostor.test/realms/skillstack"),
         {"Authorization": "Bearer not.a.jwt"},
     ],
-    ids=["no token", "basic auth", "other audience", "expired", "other secret", "garbage"],
+    ids=["no token", "basic auth", "other audience", "expired", "other key", "other issuer", "garbage"],
 )
 def test_a_caller_without_a_valid_token_is_unauthenticated(issuer, headers):
     before = table_counts(issuer, *WRITTEN_TABLES)
