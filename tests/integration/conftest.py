@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.integration.pathways_support import team  # noqa: F401 - a fixture shared by the pathways tests
+
 
 @pytest.fixture
 def issuer(apps):
