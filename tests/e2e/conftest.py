@@ -15,7 +15,8 @@ from werkzeug.serving import make_server
 
 from tests.conftest import ROOT, SERVICES, service_config
 from tests.mail import MailCatcher
-from tests.support import SECRET, free_port
+from tests.e2e.identity import Keycloak
+from tests.support import free_port
 
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 
@@ -54,6 +55,7 @@ class Worker:
 class Platform:
     urls: dict[str, str]
     mail: MailCatcher
+    identity: Keycloak
     workers: dict[str, Worker] = field(default_factory=dict)
     kafka_bootstrap: str = ""
 
@@ -64,11 +66,22 @@ class Platform:
         return requests.post(self.urls[service] + path, timeout=10, **kwargs)
 
 
-def _worker_env(service: str, database_url: str, kafka_bootstrap: str, smtp_port: int) -> dict:
+def _identity_config(service: str, identity: Keycloak) -> dict:
+    """Trust the real identity provider, with this service's web client."""
+    return {
+        "SECRET_KEY": f"e2e-session-key-{service}",
+        "OIDC_ISSUER": identity.issuer,
+        "OIDC_JWKS": None,
+        "OIDC_CLIENT_SECRET": f"{service}-local-secret",
+        "OIDC_CLOCK_SKEW_SECONDS": "1",  # so a real, short-lived token expires within the test
+    }
+
+
+def _worker_env(service: str, database_url: str, kafka_bootstrap: str, smtp_port: int, identity: Keycloak) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith("SKILLSTACK_")}
     prefix = f"SKILLSTACK_{service.upper()}_"
+    env |= {f"SKILLSTACK_{name}": value for name, value in _identity_config(service, identity).items() if value}
     env |= {
-        "SKILLSTACK_AUTH_TOKEN_SECRET": SECRET,
         "SKILLSTACK_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "SKILLSTACK_INTRANET_URL": "http://intranet.test",
         prefix + "DATABASE_URL": database_url,
@@ -80,8 +93,16 @@ def _worker_env(service: str, database_url: str, kafka_bootstrap: str, smtp_port
     return env
 
 
+@pytest.fixture(scope="session")
+def identity() -> Keycloak:
+    base_url = os.environ.get("SKILLSTACK_TEST_KEYCLOAK")
+    if not base_url:
+        pytest.fail("SKILLSTACK_TEST_KEYCLOAK is not set: run the suite with deploy/test.sh, which starts Keycloak")
+    return Keycloak(base_url, os.environ["SKILLSTACK_TEST_KEYCLOAK_ADMIN_PASSWORD"])
+
+
 @pytest.fixture(scope="package")
-def platform(service_databases, kafka_bootstrap):
+def platform(service_databases, kafka_bootstrap, identity):
     from services.issuer.app import create_app as issuer
     from services.notifications.app import create_app as notifications
     from services.pathways.app import create_app as pathways
@@ -92,16 +113,17 @@ def platform(service_databases, kafka_bootstrap):
     factories = {"issuer": issuer, "pathways": pathways, "notifications": notifications}
     servers, urls = [], {}
     for service in SERVICES:
-        app = factories[service](service_config(service, service_databases[service], kafka_bootstrap))
+        config = service_config(service, service_databases[service], kafka_bootstrap) | _identity_config(service, identity)
+        app = factories[service](config)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)
         urls[service] = f"http://127.0.0.1:{server.server_port}"
-    running = Platform(urls=urls, mail=mail, kafka_bootstrap=kafka_bootstrap)
+    running = Platform(urls=urls, mail=mail, identity=identity, kafka_bootstrap=kafka_bootstrap)
     for service in SERVICES:
         worker = Worker(
             service,
-            _worker_env(service, service_databases[service], kafka_bootstrap, mail.port),
+            _worker_env(service, service_databases[service], kafka_bootstrap, mail.port, identity),
             ARTIFACTS / f"{service}-worker.log",
         )
         worker.start()

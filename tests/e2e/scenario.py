@@ -2,10 +2,7 @@
 
 from dataclasses import dataclass
 
-from tests.support import bearer, unique, wait_for
-
-HR = "hr-admin-1"
-
+from tests.support import unique, wait_for
 
 @dataclass
 class Person:
@@ -31,19 +28,28 @@ class Academy:
             for n in range(employees)
         ]
         self.pathway_id = f"data-analyst-{tag}"
+        self.hr_person = Person(f"hr-{tag}", "Hana HR", f"hr-{tag}@example.com")
+        self._registered: set[str] = set()
 
     @property
     def employee(self) -> Person:
         return self.employees[0]
 
+    def _signed_in(self, person: Person, groups: tuple[str, ...] = ()) -> dict:
+        """Bearer headers for a person, added to the identity provider the first time."""
+        if person.employee_id not in self._registered:
+            self.platform.identity.add_person(person.employee_id, person.name, person.email, groups)
+            self._registered.add(person.employee_id)
+        return {"Authorization": "Bearer " + self.platform.identity.person_token(person.employee_id)}
+
     def hr(self, service: str) -> dict:
-        return bearer(service, HR, roles=("hr-admin",), name="Hana HR")
+        return self._signed_in(self.hr_person, ("hr-admins",))
 
     def as_person(self, service: str, person: Person) -> dict:
-        return bearer(service, person.employee_id, name=person.name, email=person.email)
+        return self._signed_in(person)
 
     def lms(self) -> dict:
-        return bearer("issuer", "academy-lms", scopes=("completions:write",))
+        return {"Authorization": "Bearer " + self.platform.identity.client_token()}
 
     def define_catalog(self) -> None:
         """HR defines three credentials, each earned by passing one assessment."""
