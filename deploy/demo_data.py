@@ -7,22 +7,19 @@ import json
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from pathlib import Path
 
-from shared.auth import issue_token
-
-ROOT = Path(__file__).resolve().parent.parent
-SECRET = os.environ["SKILLSTACK_AUTH_TOKEN_SECRET"]
+ISSUER = os.environ["SKILLSTACK_OIDC_ISSUER"]
 URLS = {service: f"http://127.0.0.1:{os.environ[f'SKILLSTACK_{service.upper()}_PORT']}" for service in ("issuer", "pathways", "notifications")}
-PEOPLE = [
-    # employee_id, email, name, manager_id, roles
-    ("sam", "sam.skip@example.com", "Sam Okafor", "", ()),
-    ("maria", "maria.manager@example.com", "Maria Rossi", "sam", ()),
-    ("eve", "eve.employee@example.com", "Eve Martin", "maria", ()),
-    ("omar", "omar.analyst@example.com", "Omar Haddad", "maria", ()),
-    ("hana", "hana.hr@example.com", "Hana Suzuki", "sam", ("hr-admin",)),
-    ("arno", "arno.assessor@example.com", "Arno Schmidt", "sam", ("assessor",)),
+PEOPLE = [  # the demo users of deploy/keycloak/skillstack-realm.json: employee_id, email, name, manager_id
+    ("sam", "sam@example.com", "Sam Okafor", ""),
+    ("maria", "maria@example.com", "Maria Rossi", "sam"),
+    ("mia", "mia@example.com", "Mia Chen", "sam"),
+    ("eve", "eve@example.com", "Eve Martin", "maria"),
+    ("omar", "omar@example.com", "Omar Haddad", "maria"),
+    ("hana", "hana@example.com", "Hana Suzuki", "sam"),
+    ("arno", "arno@example.com", "Arno Schmidt", "sam"),
 ]
 CREDENTIALS = [
     ("sql-foundations", "SQL Foundations", "technical", "sql-101", 80, 24),
@@ -33,14 +30,21 @@ CREDENTIALS = [
 ]
 
 
-def token(service: str, subject: str, roles=(), scopes=(), name="") -> str:
-    return issue_token(SECRET, subject=subject, audience=service, roles=roles, scopes=scopes, name=name, lifetime=12 * 3600)
+def token(who: str) -> str:
+    """An access token from the local Keycloak: a demo person's, or the LMS client's."""
+    if who == "academy-lms":
+        form = {"grant_type": "client_credentials", "client_id": "academy-lms", "client_secret": "lms-local-secret"}
+    else:
+        form = {"grant_type": "password", "client_id": "skillstack-dev", "client_secret": "dev-local-secret", "username": who, "password": "demo-password"}
+    request = urllib.request.Request(f"{ISSUER}/protocol/openid-connect/token", data=urllib.parse.urlencode(form).encode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)["access_token"]
 
 
-def call(service: str, path: str, body=None, *, subject="hana", roles=("hr-admin",), scopes=(), content_type="application/json"):
+def call(service: str, path: str, body=None, *, who="hana", content_type="application/json"):
     data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
     request = urllib.request.Request(URLS[service] + path, data=data, method="POST" if data is not None else "GET")
-    request.add_header("Authorization", "Bearer " + token(service, subject, roles, scopes))
+    request.add_header("Authorization", "Bearer " + token(who))
     request.add_header("Content-Type", content_type)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -69,7 +73,7 @@ def load() -> None:
             "min_score": score, "validity_months": months, "description": f"Demonstrates {name.lower()} at work.",
         })
         assert status in (201, 409), body
-    rows = ["employee_id,email,name,manager_id"] + [",".join(person[:4]) for person in PEOPLE]
+    rows = ["employee_id,email,name,manager_id"] + [",".join(person) for person in PEOPLE]
     status, body = call("pathways", "/api/people/import", "\n".join(rows).encode(), content_type="text/csv")
     assert status == 200, body
     pathway = {"id": "data-analyst", "name": "Data Analyst", "levels": [
@@ -85,34 +89,24 @@ def load() -> None:
         status, body = call("issuer", "/api/completions", {
             "attempt_id": attempt, "employee_id": employee, "email": person[1], "assessment_id": assessment,
             "score": score, "completed_at": "2026-11-20T10:00:00Z",
-        }, subject="academy-lms", roles=(), scopes=("completions:write",))
+        }, who="academy-lms")
         assert status == 202, body
 
 
 def report() -> None:
-    tokens = {person[0]: {service: token(service, person[0], person[4], name=person[2]) for service in URLS} for person in PEOPLE}
-    env_file = ROOT / ".local" / "demo-tokens.env"
-    env_file.write_text("".join(f"{p.upper()}_{s.upper()}_TOKEN={t}\n" for p, by in tokens.items() for s, t in by.items()))
-    env_file.chmod(0o600)
     print(f"""
 Skillstack is running locally with a demo company.
 
-  issuer API         {URLS['issuer']}/api/openapi.json
-  pathways API       {URLS['pathways']}/api/openapi.json
-  notifications API  {URLS['notifications']}/api/openapi.json
+  intranet           {URLS['pathways']}/            sign in as maria / demo-password to approve Eve's level
+  identity provider  {ISSUER.rsplit('/realms', 1)[0]}/   demo users: eve omar (employees), maria (their manager),
+                     sam (skip level), mia (another manager), hana (HR), arno (assessor); password demo-password
+  APIs               {URLS['issuer']}/api/openapi.json  {URLS['pathways']}/api/openapi.json  {URLS['notifications']}/api/openapi.json
   captured email     {os.environ['SKILLSTACK_MAILDIR']}/new/  (one file per message)
   Kafka              {os.environ['SKILLSTACK_KAFKA_BOOTSTRAP_SERVERS']}
 
-Demo people: eve and omar (employees) report to maria (manager), who reports to sam;
-hana is HR, arno an assessor. Eve has passed SQL and Python, so Maria has a request to approve.
-Bearer tokens for each person and service (12 h) are in {env_file}. Try:
-
-  source {env_file}
-  curl -s -H "Authorization: Bearer $EVE_PATHWAYS_TOKEN" {URLS['pathways']}/api/people/eve/progress
-  curl -s -H "Authorization: Bearer $MARIA_PATHWAYS_TOKEN" {URLS['pathways']}/api/advancement-requests?status=open
-  curl -s -X POST -H "Authorization: Bearer $MARIA_PATHWAYS_TOKEN" -H "Content-Type: application/json" \\
-       -d '{{"comment": "Well done"}}' {URLS['pathways']}/api/advancement-requests/<id>/approve
-  curl -s -H "Authorization: Bearer $EVE_NOTIFICATIONS_TOKEN" {URLS['notifications']}/api/inbox
+Try the APIs with a person's token:
+  curl -s -H "Authorization: Bearer $(deploy/token.sh eve)" {URLS['pathways']}/api/people/eve/progress
+  curl -s -H "Authorization: Bearer $(deploy/token.sh eve)" {URLS['notifications']}/api/inbox
 
 Ctrl-C stops everything.
 """, flush=True)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Run Skillstack locally with demo data: a Kafka broker, the three services and their
-# workers on SQLite, and a mail catcher. Ctrl-C stops everything.
+# Run Skillstack locally with demo data: a Kafka broker, a Keycloak identity provider with
+# demo users, the three services and their workers on SQLite, and a mail catcher.
+# Ctrl-C stops everything.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -17,15 +18,23 @@ export SKILLSTACK_MAILDIR="$state/mail"
 for service in issuer pathways notifications; do
   export "SKILLSTACK_${service^^}_DATABASE_URL=sqlite:///$state/data/$service.db"
 done
-# A secret of this checkout, made once; production takes it from its secret store.
-[ -f "$state/token-secret" ] || (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$state/token-secret")
-export SKILLSTACK_AUTH_TOKEN_SECRET="${SKILLSTACK_AUTH_TOKEN_SECRET:-$(cat "$state/token-secret")}"
+export KEYCLOAK_HOME="$state/keycloak" KEYCLOAK_PORT="${KEYCLOAK_PORT:-8080}"
+export SKILLSTACK_OIDC_ISSUER="http://127.0.0.1:$KEYCLOAK_PORT/realms/skillstack"
+export SKILLSTACK_INTRANET_URL="http://127.0.0.1:$SKILLSTACK_PATHWAYS_PORT"
+for service in issuer pathways notifications; do
+  # The local realm's web clients (deploy/keycloak/skillstack-realm.json); never used in production.
+  export "SKILLSTACK_${service^^}_OIDC_CLIENT_SECRET=$service-local-secret"
+done
+# The session-signing key of this checkout, made once; production takes it from its secret store.
+[ -f "$state/session-key" ] || (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$state/session-key")
+export SKILLSTACK_SECRET_KEY="${SKILLSTACK_SECRET_KEY:-$(cat "$state/session-key")}"
 
 honcho_pid=""
 shutdown() {
   trap - INT TERM EXIT
   echo "local.sh: stopping"
   if [ -n "$honcho_pid" ]; then kill -TERM "$honcho_pid" 2>/dev/null || true; wait "$honcho_pid" 2>/dev/null || true; fi
+  deploy/keycloak.sh stop || true
   deploy/kafka.sh stop || true
 }
 trap shutdown INT TERM EXIT
@@ -36,6 +45,8 @@ deploy/bootstrap.sh
 timer "Python packages ready"
 deploy/kafka.sh start
 timer "Kafka ready"
+deploy/keycloak.sh start
+timer "Keycloak ready"
 .venv/bin/skillstack create-topics
 for service in issuer pathways notifications; do
   .venv/bin/flask --app "services.$service.app" migrate
