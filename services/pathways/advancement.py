@@ -21,15 +21,21 @@ def get_request(session: Session, request_id: str) -> AdvancementRequest:
     return request
 
 
-def manager_of(session: Session, employee_id: str) -> str | None:
-    """The employee's current direct manager according to the directory."""
+def deciders_of(session: Session, employee_id: str, *, skip_level: bool) -> set[str]:
+    """Who decides an employee's requests: their direct manager; if that manager has left and
+    skip-level approval is on, the manager's own manager; nobody when neither applies."""
     person = session.get(Person, employee_id)
-    return person.manager_id if person is not None else None
+    if person is None or person.manager_id is None:
+        return set()
+    manager = session.get(Person, person.manager_id)
+    if manager is None or manager.active:
+        return {person.manager_id}
+    return {manager.manager_id} if skip_level and manager.manager_id else set()
 
 
-def may_decide(session: Session, request: AdvancementRequest, decider_id: str) -> bool:
-    """Only the employee's direct manager decides, and never on their own request."""
-    return decider_id != request.employee_id and manager_of(session, request.employee_id) == decider_id
+def may_decide(session: Session, request: AdvancementRequest, decider_id: str, *, skip_level: bool) -> bool:
+    """Only the employee's deciding manager, and never on their own request."""
+    return decider_id != request.employee_id and decider_id in deciders_of(session, request.employee_id, skip_level=skip_level)
 
 
 def decide(
@@ -41,13 +47,14 @@ def decide(
     comment: str,
     now: datetime,
     source: str,
+    skip_level: bool,
 ) -> AdvancementRequest:
     """Approve or reject an open request, record the level on approval, and announce the decision."""
     request = get_request(session, request_id)
     if request.employee_id == decider_id:
         raise Forbidden("you cannot decide your own advancement request")
-    if not may_decide(session, request, decider_id):
-        raise Forbidden("only the employee's direct manager can decide this request")
+    if not may_decide(session, request, decider_id, skip_level=skip_level):
+        raise Forbidden("only the employee's direct manager (or, if they have left, theirs) can decide this request")
     if request.status != "open":
         raise Conflict(f"the request is already {request.status}")
     request.status = "approved" if approve else "rejected"
@@ -89,13 +96,27 @@ def decide(
     return request
 
 
-def requests_visible_to(session: Session, principal_id: str, *, everyone: bool, status: str | None) -> list[AdvancementRequest]:
-    """Requests a person may see: those of their direct reports and their own (HR: all)."""
+def reports_of(principal_id: str, *, skip_level: bool):
+    """A query of the people whose requests this person decides: direct reports, and with skip-level
+    approval, the reports of their direct reports who have left."""
+    direct = select(Person.employee_id).where(Person.manager_id == principal_id)
+    if not skip_level:
+        return direct
+    departed = select(Person.employee_id).where(Person.manager_id == principal_id, Person.active.is_(False))
+    return direct.union(select(Person.employee_id).where(Person.manager_id.in_(departed)))
+
+
+def requests_visible_to(
+    session: Session, principal_id: str, *, everyone: bool, status: str | None, skip_level: bool
+) -> list[AdvancementRequest]:
+    """Requests a person may see: those they decide and their own (HR: all)."""
     query = select(AdvancementRequest).order_by(AdvancementRequest.opened_at)
     if not everyone:
-        reports = select(Person.employee_id).where(Person.manager_id == principal_id)
         query = query.where(
-            or_(AdvancementRequest.employee_id.in_(reports), AdvancementRequest.employee_id == principal_id)
+            or_(
+                AdvancementRequest.employee_id.in_(reports_of(principal_id, skip_level=skip_level)),
+                AdvancementRequest.employee_id == principal_id,
+            )
         )
     if status:
         query = query.where(AdvancementRequest.status == status)

@@ -24,12 +24,16 @@ def _source() -> str:
     return current_app.config["EVENT_SOURCE"]
 
 
+def _skip_level() -> bool:
+    return bool(current_app.config["APPROVAL_SKIP_LEVEL"])
+
+
 def _check_can_see(session, employee_id: str) -> None:
-    """The employee themselves, their direct manager, or HR."""
+    """The employee themselves, the manager who decides for them, or HR."""
     principal = current_principal()
     if principal.subject == employee_id or principal.has_role(HR_ADMIN):
         return
-    if advancement.manager_of(session, employee_id) != principal.subject:
+    if principal.subject not in advancement.deciders_of(session, employee_id, skip_level=_skip_level()):
         raise Forbidden("you may only see yourself and your direct reports")
 
 
@@ -109,7 +113,7 @@ def list_requests(query):
     principal = current_principal()
     with database().transaction() as session:
         return advancement.requests_visible_to(
-            session, principal.subject, everyone=principal.has_role(HR_ADMIN), status=query.get("status")
+            session, principal.subject, everyone=principal.has_role(HR_ADMIN), status=query.get("status"), skip_level=_skip_level()
         )
 
 
@@ -134,6 +138,7 @@ def _decide(request_id: str, decision: dict, approve: bool):
             comment=decision["comment"],
             now=now(),
             source=_source(),
+            skip_level=_skip_level(),
         )
 
 

@@ -7,3 +7,5 @@ class Config(BaseConfig):
     EVENT_SOURCE = "/skillstack/pathways"
     ORG_CHART_MAX_ROWS = 200_000
     ORG_CHART_MAX_BYTES = 32 * 1024 * 1024
+    # When an employee's manager has left, their manager decides the employee's requests.
+    APPROVAL_SKIP_LEVEL = True

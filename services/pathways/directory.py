@@ -14,7 +14,8 @@ from shared.bus.outbox import publish
 from shared.errors import InvalidInput, NotFound
 
 PERSON_UPSERTED = "skillstack.directory.person.upserted.v1"
-COLUMNS = ("employee_id", "email", "name", "manager_id")
+COLUMNS = ("employee_id", "email", "name", "manager_id", "active")
+ACTIVE_VALUES = {"": True, "true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 REQUIRED_COLUMNS = ("employee_id", "email", "name")
 MAX_LENGTHS = {"employee_id": 200, "email": 320, "name": 200, "manager_id": 200}
 is_email = validate.Email()  # the rule the person.upserted event applies
@@ -72,6 +73,8 @@ def validate_org_chart(rows: list[dict], existing_managers: dict[str, str | None
         for column, limit in MAX_LENGTHS.items():
             if len(row[column]) > limit:
                 problems.append({"row": row["row"], "column": column, "message": f"longer than {limit} characters"})
+        if row["active"].lower() not in ACTIVE_VALUES:
+            problems.append({"row": row["row"], "column": "active", "message": "use true or false (people who left: false)"})
         if row["email"] and not _valid_email(row["email"]):
             problems.append({"row": row["row"], "column": "email", "message": "not an email address"})
         for column, seen in (("employee_id", seen_ids), ("email", seen_emails)):
@@ -120,7 +123,10 @@ def _people_in_cycles(manager_of: dict[str, str | None]) -> set[str]:
 
 
 def import_org_chart(session: Session, text: str, *, max_rows: int, now: datetime, source: str) -> ImportReport:
-    """Create or update everyone in the file, announcing each change; nothing changes if any row is bad."""
+    """Create or update everyone in the file, announcing each change; nothing changes if any row is bad.
+
+    People who leave are marked `active` false, never deleted: their history stays.
+    """
     rows = parse_org_chart(text, max_rows)
     people = {person.employee_id: person for person in session.scalars(select(Person))}
     problems = validate_org_chart(rows, {pid: person.manager_id for pid, person in people.items()})
@@ -128,7 +134,8 @@ def import_org_chart(session: Session, text: str, *, max_rows: int, now: datetim
         raise InvalidInput(f"the org chart has {len(problems)} problem(s); nothing was imported", errors=problems)
     report = ImportReport()
     for row in rows:
-        values = {"email": row["email"], "name": row["name"], "manager_id": row["manager_id"] or None, "active": True}
+        active = ACTIVE_VALUES[row["active"].lower()]
+        values = {"email": row["email"], "name": row["name"], "manager_id": row["manager_id"] or None, "active": active}
         person = people.get(row["employee_id"])
         if person is None:
             person = Person(employee_id=row["employee_id"], updated_at=now, **values)

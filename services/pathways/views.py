@@ -27,11 +27,12 @@ def my_pathway():
 def approvals():
     """Open advancement requests of the signed-in manager's direct reports."""
     principal = current_principal()
+    skip_level = current_app.config["APPROVAL_SKIP_LEVEL"]
     with database().transaction() as session:
         waiting = [
             found
-            for found in advancement.requests_visible_to(session, principal.subject, everyone=False, status="open")
-            if advancement.may_decide(session, found, principal.subject)
+            for found in advancement.requests_visible_to(session, principal.subject, everyone=False, status="open", skip_level=skip_level)
+            if advancement.may_decide(session, found, principal.subject, skip_level=skip_level)
         ]
         reports = select(Person).where(Person.employee_id.in_([found.employee_id for found in waiting]))
         names = {person.employee_id: person.name for person in session.scalars(reports)}
@@ -55,6 +56,7 @@ def decide(request_id):
             comment=comment,
             now=now(),
             source=current_app.config["EVENT_SOURCE"],
+            skip_level=current_app.config["APPROVAL_SKIP_LEVEL"],
         )
         flash(f"Request {decided.status}.")
     return redirect(url_for(".approvals"))

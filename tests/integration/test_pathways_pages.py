@@ -86,3 +86,23 @@ def test_the_employee_sees_their_ladder_and_names_are_escaped(pathways, team):
     assert "waiting for your manager" in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
     assert rows(pathways, "SELECT status FROM advancement_requests WHERE employee_id = :e", e=team.employee) == [{"status": "open"}]
+
+
+def test_when_the_manager_has_left_their_own_manager_decides(pathways, team):
+    from tests.integration.pathways_support import import_csv, org_chart
+
+    request = open_request(pathways, team)
+    boss = team.other_manager  # becomes the departed manager's manager
+    chart = org_chart((boss, "Howard Aiken", ""), (team.manager, "Charles Babbage", boss)) + f"{team.employee},{team.employee}@example.com,Ada Lovelace,{team.manager}\n"
+    assert import_csv(pathways, chart).status_code == 200
+    departed = "employee_id,email,name,manager_id,active\n" + f"{team.manager},{team.manager}@example.com,Charles Babbage,{boss},false\n"
+    assert import_csv(pathways, departed).status_code == 200
+
+    browser = signed_in(pathways, boss)
+    page = browser.get("/approvals").get_data(as_text=True)
+    assert "Ada Lovelace: level 1" in page
+    response = browser.post(
+        f"/approvals/{request['id']}", data={"csrf_token": csrf_token(page), "decision": "approve"}
+    )
+    assert response.status_code == 302
+    assert requests_of(pathways, team.employee)[0]["status"] == "approved"

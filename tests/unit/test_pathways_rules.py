@@ -71,8 +71,8 @@ def test_rows_are_read_with_their_spreadsheet_row_numbers_and_trimmed():
     rows = chart(" e1 , ann@example.com , Ann Smith ,", "e2,bob@example.com,Bob Jones,e1")
 
     assert rows == [
-        {"row": 2, "employee_id": "e1", "email": "ann@example.com", "name": "Ann Smith", "manager_id": ""},
-        {"row": 3, "employee_id": "e2", "email": "bob@example.com", "name": "Bob Jones", "manager_id": "e1"},
+        {"row": 2, "employee_id": "e1", "email": "ann@example.com", "name": "Ann Smith", "manager_id": "", "active": ""},
+        {"row": 3, "employee_id": "e2", "email": "bob@example.com", "name": "Bob Jones", "manager_id": "e1", "active": ""},
     ]
 
 
