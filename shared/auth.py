@@ -83,8 +83,8 @@ def principal_from_claims(claims: dict, config) -> Principal:
 class JwksCache:
     """The IdP's signing keys: fetched from its discovery document, cached, refreshed when a `kid` is unknown."""
 
-    def __init__(self, issuer: str, *, static_jwks: dict | None = None, max_age: float = 3600, min_refresh_interval: float = 30):
-        self.issuer = issuer.rstrip("/")
+    def __init__(self, discovery_url: str, *, static_jwks: dict | None = None, max_age: float = 3600, min_refresh_interval: float = 30):
+        self.discovery_url = discovery_url
         self.static = KeySet.import_key_set(static_jwks) if static_jwks else None
         self.max_age = max_age
         self.min_refresh_interval = min_refresh_interval
@@ -103,7 +103,7 @@ class JwksCache:
             return self._keys
 
     def _fetch(self) -> KeySet:
-        discovery = _get_json(f"{self.issuer}/.well-known/openid-configuration")
+        discovery = _get_json(self.discovery_url)
         return KeySet.import_key_set(_get_json(discovery["jwks_uri"]))
 
 

@@ -19,6 +19,7 @@ class BaseConfig:
     SECRET_KEY: str | None = None  # signs session cookies
     # The company's OpenID Connect provider (ADR 0006).
     OIDC_ISSUER: str | None = None
+    OIDC_DISCOVERY_URL: str | None = None  # where to fetch the discovery document, if not at the issuer
     OIDC_AUDIENCE: str | None = None  # the `aud` API tokens must carry; defaults to the service name
     OIDC_CLIENT_ID: str | None = None  # this service's web client; defaults to skillstack-<service>
     OIDC_CLIENT_SECRET: str | None = None
@@ -49,5 +50,8 @@ def load_config(app: Flask, defaults: type, overrides: dict[str, Any] | None) ->
         raise RuntimeError("missing configuration: " + ", ".join(f"SKILLSTACK_{name}" for name in missing))
     app.config["OIDC_AUDIENCE"] = app.config["OIDC_AUDIENCE"] or service
     app.config["OIDC_CLIENT_ID"] = app.config["OIDC_CLIENT_ID"] or f"skillstack-{service}"
+    app.config["OIDC_DISCOVERY_URL"] = (
+        app.config["OIDC_DISCOVERY_URL"] or app.config["OIDC_ISSUER"].rstrip("/") + "/.well-known/openid-configuration"
+    )
     app.config.setdefault("SESSION_COOKIE_NAME", f"skillstack_{service}")
     app.config.setdefault("SESSION_COOKIE_SECURE", app.config["INTRANET_URL"].startswith("https://"))

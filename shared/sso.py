@@ -29,7 +29,7 @@ def init_sso(app: Flask) -> None:
         "idp",
         client_id=app.config["OIDC_CLIENT_ID"],
         client_secret=app.config["OIDC_CLIENT_SECRET"],
-        server_metadata_url=app.config["OIDC_ISSUER"].rstrip("/") + "/.well-known/openid-configuration",
+        server_metadata_url=app.config["OIDC_DISCOVERY_URL"],
         client_kwargs={"scope": "openid profile email", "code_challenge_method": "S256"},
     )
     app.extensions["oauth"] = oauth

@@ -125,7 +125,7 @@ def create_service_app(
     """Create a service's Flask app with its config, database, clock, API, health and `migrate` command."""
     app = Flask(import_name)
     load_config(app, config_class, overrides)
-    app.extensions["jwks"] = JwksCache(app.config["OIDC_ISSUER"], static_jwks=app.config["OIDC_JWKS"])
+    app.extensions["jwks"] = JwksCache(app.config["OIDC_DISCOVERY_URL"], static_jwks=app.config["OIDC_JWKS"])
     csrf.init_app(app)
     app.config.setdefault("API_TITLE", f"Skillstack {config_class.SERVICE_NAME}")
     app.extensions["database"] = Database(app.config["DATABASE_URL"])

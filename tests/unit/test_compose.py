@@ -14,8 +14,15 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("issuer", "pathways", "notifications")
 WORKERS = tuple(f"{service}-worker" for service in SERVICES)
-SECRETS = ("SKILLSTACK_AUTH_TOKEN_SECRET", "POSTGRES_PASSWORD")
-TEST_ENV = {"SKILLSTACK_AUTH_TOKEN_SECRET": "test-token-secret", "POSTGRES_PASSWORD": "test-password"}
+SECRETS = (
+    "SKILLSTACK_SECRET_KEY",
+    "POSTGRES_PASSWORD",
+    "KEYCLOAK_ADMIN_PASSWORD",
+    "SKILLSTACK_ISSUER_OIDC_CLIENT_SECRET",
+    "SKILLSTACK_PATHWAYS_OIDC_CLIENT_SECRET",
+    "SKILLSTACK_NOTIFICATIONS_OIDC_CLIENT_SECRET",
+)
+TEST_ENV = {secret: f"test-{secret.lower()}" for secret in SECRETS}
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|PRIVATE_KEY", re.IGNORECASE)
 VARIABLE = re.compile(r"\$(?:\$|\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\})")
 
@@ -251,3 +258,14 @@ def test_the_build_context_holds_the_packages_and_no_local_state_or_secrets():
         assert not docker_ignored(needed, patterns), needed
     for unwanted in (".env", ".git/config", ".venv/bin/python", ".local/issuer.db", "shared/__pycache__/web.pyc"):
         assert docker_ignored(unwanted, patterns), unwanted
+
+
+def test_keycloak_imports_the_realm_and_the_services_trust_it(compose):
+    keycloak = compose["services"]["keycloak"]
+    assert "--import-realm" in keycloak["command"]
+    assert any(volume.startswith("./deploy/keycloak/skillstack-realm.json:") for volume in keycloak["volumes"])
+    for name in ("issuer", "pathways", "notifications"):
+        environment = compose["services"][name]["environment"]
+        assert environment["SKILLSTACK_OIDC_ISSUER"] == "http://127.0.0.1:8080/realms/skillstack"
+        assert environment["SKILLSTACK_OIDC_DISCOVERY_URL"].startswith("http://keycloak:8080/realms/skillstack/")
+        assert environment[f"SKILLSTACK_{name.upper()}_OIDC_CLIENT_SECRET"]
