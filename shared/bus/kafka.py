@@ -38,6 +38,10 @@ def make_consumer(bootstrap_servers: str, group_id: str, topics: list[str]) -> K
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=500,
+        # A crashed worker's partitions move to the others once its session expires: 10 s, not
+        # the client's 45 s default. Heartbeats run on a background thread, so long batches are fine.
+        session_timeout_ms=10_000,
+        heartbeat_interval_ms=3_000,
     )
 
 
