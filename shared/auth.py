@@ -62,7 +62,8 @@ class Principal:
 def principal_from_claims(claims: dict, config) -> Principal:
     """Map IdP claims to a principal: employee id, name, email, roles (from groups) and scopes."""
     groups = claims.get(config["OIDC_GROUPS_CLAIM"]) or []
-    groups = {group.rsplit("/", 1)[-1] for group in ([groups] if isinstance(groups, str) else groups)}
+    # Compared exactly as the IdP sends them: `/sales/hr-admins` must never pass for `hr-admins`.
+    groups = set([groups] if isinstance(groups, str) else groups)
     roles = {role for role, group in config["OIDC_ROLE_GROUPS"].items() if group in groups}
     employee_id = claims.get(config["OIDC_EMPLOYEE_ID_CLAIM"])
     if employee_id:

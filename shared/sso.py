@@ -22,6 +22,15 @@ class SignInFailed(DomainError):
     title = "Sign-in failed"
 
 
+class SignInUnavailable(DomainError):
+    status = 503
+    title = "Sign-in unavailable"
+
+
+def _identity_provider_down(error: OSError) -> SignInUnavailable:
+    return SignInUnavailable(f"the sign-in service does not answer ({error.__class__.__name__}); please try again in a moment")
+
+
 def init_sso(app: Flask) -> None:
     """Register the IdP as this service's OpenID Connect client."""
     oauth = OAuth(app)
@@ -52,7 +61,10 @@ def safe_next(target: str | None) -> str:
 def login():
     """Send the visitor to the IdP, remembering where to bring them back."""
     session["next"] = safe_next(request.args.get("next"))
-    return _idp().authorize_redirect(url_for(".callback", _external=True))
+    try:
+        return _idp().authorize_redirect(url_for(".callback", _external=True))
+    except OSError as error:  # requests' connection errors are OSErrors
+        raise _identity_provider_down(error) from error
 
 
 @bp.get("/callback")
@@ -62,6 +74,8 @@ def callback():
         token = _idp().authorize_access_token()
     except (OAuthError, ValueError) as error:
         raise SignInFailed(f"sign-in could not be completed ({error.__class__.__name__}); please try again") from error
+    except OSError as error:
+        raise _identity_provider_down(error) from error
     destination = safe_next(session.get("next"))
     session.clear()  # nothing from before sign-in survives into the signed-in session
     session["principal"] = principal_from_claims(token["userinfo"], current_app.config).to_session()
@@ -74,7 +88,10 @@ def logout():
     """End the session here and at the IdP (RP-initiated logout)."""
     id_token = session.get("id_token")
     session.clear()
-    return _idp().logout_redirect(post_logout_redirect_uri=url_for(".signed_out", _external=True), id_token_hint=id_token)
+    try:
+        return _idp().logout_redirect(post_logout_redirect_uri=url_for(".signed_out", _external=True), id_token_hint=id_token)
+    except OSError:
+        return redirect(url_for(".signed_out"))  # signed out here; the IdP session ends with its own timeout
 
 
 @bp.get("/signed-out")

@@ -106,3 +106,16 @@ def test_when_the_manager_has_left_their_own_manager_decides(pathways, team):
     )
     assert response.status_code == 302
     assert requests_of(pathways, team.employee)[0]["status"] == "approved"
+
+
+def test_when_the_identity_provider_does_not_answer_sign_in_says_so_and_sign_out_still_works(pathways, team):
+    # This level's IdP (https://idp.test) is unreachable by design.
+    response = pathways.test_client().get("/auth/login?next=/approvals")
+    assert response.status_code == 503
+    assert "sign-in service does not answer" in response.get_data(as_text=True)
+
+    browser = signed_in(pathways, team.manager)
+    page = browser.get("/approvals").get_data(as_text=True)
+    response = browser.post("/auth/logout", data={"csrf_token": csrf_token(page)})
+    assert response.status_code == 302
+    assert browser.get("/approvals").headers["Location"].startswith("/auth/login")

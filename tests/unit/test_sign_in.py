@@ -23,7 +23,7 @@ def test_next_never_leaves_the_intranet(target):
 
 def test_a_person_is_known_by_employee_id_with_roles_from_groups():
     principal = principal_from_claims(
-        {"sub": "f81d4fae", "employee_id": "hana", "name": "Hana Suzuki", "email": "hana@example.com", "groups": ["/hr-admins", "staff"]},
+        {"sub": "f81d4fae", "employee_id": "hana", "name": "Hana Suzuki", "email": "hana@example.com", "groups": ["hr-admins", "staff"]},
         CONFIG,
     )
     assert (principal.subject, principal.name, principal.roles) == ("hana", "Hana Suzuki", frozenset({"hr-admin"}))
@@ -39,3 +39,8 @@ def test_a_machine_client_is_never_mistaken_for_a_person():
 def test_a_person_without_an_employee_id_sees_nobody_elses_data():
     principal = principal_from_claims({"sub": "9b2c", "name": "Unknown"}, CONFIG)
     assert principal.subject == "sub:9b2c"
+
+
+def test_a_group_of_the_same_name_elsewhere_in_the_tree_grants_nothing():
+    principal = principal_from_claims({"sub": "1", "employee_id": "sly", "groups": ["/sales/hr-admins", "hr-admins-fans"]}, CONFIG)
+    assert principal.roles == frozenset()
