@@ -1,0 +1,144 @@
+"""The authorization matrix's world: one caller per role, and fresh objects of the employee's per cell."""
+
+from datetime import UTC, datetime
+
+from flask import Flask
+
+from services.issuer.handlers import build_handlers as issuer_handlers
+from shared.auth import ASSESSOR, COMPLETIONS_SCOPE, HR_ADMIN
+from tests.integration.helpers import handle, rows
+from tests.integration.pathways_support import Team, earn, org_chart, requests_of
+from tests.integration.test_notifications_api import credential_issued, inbox_of, join_directory
+from tests.integration.test_pathways_pages import csrf_token, signed_in
+from tests.support import bearer, unique
+
+ROLES = ("anonymous", "employee", "other_employee", "manager", "other_manager", "hr", "assessor", "lms")
+COMPLETED = "skillstack.academy.assessment.completed.v1"
+CLOCK = datetime(2027, 5, 4, 9, tzinfo=UTC)
+
+
+def is_browser_route(rule: str) -> bool:
+    """Pages and sign-in routes take a session cookie; the API and the probes take bearer tokens."""
+    return not rule.startswith(("/api/", "/healthz", "/readyz"))
+
+
+class World:
+    """The service under test, the team (employee, manager, their counterparts) and the employee's objects."""
+
+    def __init__(self, service: str, app: Flask, team: Team | None):
+        self.service, self.app = service, app
+        self.team = team or Team(unique("ada"), unique("boss"), unique("other-boss"), unique("grace"), "", [], [])
+        self.subjects = {
+            "employee": self.team.employee, "other_employee": self.team.other_employee,
+            "manager": self.team.manager, "other_manager": self.team.other_manager,
+            "hr": unique("hr"), "assessor": unique("assessor"),
+        }
+        self.roles = {"hr": (HR_ADMIN,), "assessor": (ASSESSOR,)}
+
+    # --- callers --------------------------------------------------------------------------
+
+    def caller(self, role: str, *, browser: bool):
+        """A client and headers for the role: a signed-in session on browser routes, else a bearer token."""
+        if role == "anonymous":
+            return self.app.test_client(), {}
+        if role == "lms":  # a machine client (client credentials): never has a browser session
+            token = bearer(self.service, "academy-lms", scopes=(COMPLETIONS_SCOPE,), employee_id=None, client_id="academy-lms")
+            return self.app.test_client(), token
+        subject, roles = self.subjects[role], self.roles.get(role, ())
+        if browser:
+            return signed_in(self.app, subject, roles=roles), {}
+        return self.app.test_client(), bearer(self.service, subject, roles=roles)
+
+    @staticmethod
+    def form_token(client) -> str | None:
+        """The CSRF token a signed-in person's page carries; None without a session (nothing to take it from)."""
+        page = client.get("/")
+        return csrf_token(page.get_data(as_text=True)) if page.status_code == 200 else None
+
+    # --- the employee's objects, fresh for each cell --------------------------------------
+
+    def achievement(self) -> dict:
+        """A credential defined in the issuer's catalog by HR."""
+        definition = {"id": unique("sql"), "name": "SQL Foundations", "description": "Joins and window functions.",
+                      "assessment_id": unique("sql-101"), "min_score": 80, "validity_months": 24}
+        response = self.app.test_client().post("/api/achievements", json=definition, headers=self.hr())
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return response.get_json()
+
+    def credential(self) -> str:
+        """The employee's credential, issued by the issuer's handler for a passing completion."""
+        achievement = self.achievement()
+        handle(self.app, issuer_handlers(source="/skillstack/issuer", clock=lambda: CLOCK), COMPLETED, {
+            "attempt_id": unique("attempt"), "employee_id": self.team.employee, "email": "ada@example.com",
+            "assessment_id": achievement["assessment_id"], "score": 90.0, "completed_at": CLOCK, "source": "lms",
+        })
+        [credential] = rows(self.app, "SELECT id FROM credentials WHERE employee_id = :e", e=self.team.employee)
+        return credential["id"]
+
+    def open_request(self) -> str:
+        """The employee's open advancement request: they earned the pathway's level-one credentials."""
+        for achievement_id in self.team.level_one:
+            earn(self.app, self.team.employee, achievement_id)
+        [request] = requests_of(self.app, self.team.employee)
+        assert request["status"] == "open"
+        return request["id"]
+
+    def inbox_item(self) -> str:
+        """An item in the employee's inbox (their manager gets one too): a credential was issued."""
+        join_directory(self.app, self.team.manager, "Charles Babbage")
+        join_directory(self.app, self.team.employee, "Ada Lovelace", self.team.manager)
+        credential_issued(self.app, self.team.employee)
+        [item] = inbox_of(self.app, self.team.employee)
+        return item["id"]
+
+    def new_hire_chart(self) -> str:
+        return org_chart((unique("alan"), "Alan Turing", self.team.manager))
+
+    def hr(self) -> dict[str, str]:
+        return bearer(self.service, unique("hr"), roles=(HR_ADMIN,))
+
+
+def completion() -> dict:
+    """A valid LMS completion report."""
+    return {"attempt_id": unique("attempt"), "employee_id": unique("emp"), "email": "ada@example.com",
+            "assessment_id": unique("sql-101"), "score": 86, "completed_at": "2027-05-04T09:00:00+00:00"}
+
+
+# How to call each endpoint with valid input: a function of the cell's world giving the path and
+# the body; `marker` is the employee's object a filtered listing may or may not show. Endpoints
+# without variables or bodies need no entry: they are called at their rule.
+REQUESTS = {
+    ("issuer", "POST", "/api/achievements"): lambda w: {"json": {
+        "id": unique("python"), "name": "Python", "description": "Idiomatic Python.", "assessment_id": unique("py-101"),
+        "min_score": 75}},
+    ("issuer", "GET", "/api/achievements/<achievement_id>"): lambda w: {"path": f"/api/achievements/{w.achievement()['id']}"},
+    ("issuer", "POST", "/api/completions"): lambda w: {"json": completion()},
+    ("issuer", "GET", "/api/credentials"): lambda w: {"query_string": {"employee_id": w.team.employee}, "marker": w.credential()},
+    ("issuer", "GET", "/api/credentials/<credential_id>"): lambda w: {"path": f"/api/credentials/{w.credential()}"},
+    ("pathways", "POST", "/api/pathways"): lambda w: {"json": {
+        "id": unique("analyst"), "name": "Analyst", "levels": [{"name": "Junior", "credentials": w.team.level_one}]}},
+    ("pathways", "GET", "/api/pathways/<pathway_id>"): lambda w: {"path": f"/api/pathways/{w.team.pathway_id}"},
+    ("pathways", "POST", "/api/people/import"): lambda w: {"data": w.new_hire_chart(), "content_type": "text/csv"},
+    ("pathways", "GET", "/api/people/<employee_id>"): lambda w: {"path": f"/api/people/{w.team.employee}"},
+    ("pathways", "GET", "/api/people/<employee_id>/progress"): lambda w: {"path": f"/api/people/{w.team.employee}/progress"},
+    ("pathways", "GET", "/api/advancement-requests"): lambda w: {"marker": w.open_request()},
+    ("pathways", "GET", "/api/advancement-requests/<request_id>"): lambda w: {"path": f"/api/advancement-requests/{w.open_request()}"},
+    ("pathways", "POST", "/api/advancement-requests/<request_id>/approve"): lambda w: {
+        "path": f"/api/advancement-requests/{w.open_request()}/approve", "json": {"comment": "Well earned"}},
+    ("pathways", "POST", "/api/advancement-requests/<request_id>/reject"): lambda w: {
+        "path": f"/api/advancement-requests/{w.open_request()}/reject", "json": {"comment": "Not yet"}},
+    ("pathways", "GET", "/approvals"): lambda w: {"marker": w.open_request()},
+    ("pathways", "POST", "/approvals/<request_id>"): lambda w: {
+        "path": f"/approvals/{w.open_request()}", "data": {"decision": "approve", "comment": "Well earned"}},
+    ("notifications", "GET", "/api/inbox"): lambda w: {"marker": w.inbox_item()},
+    ("notifications", "POST", "/api/inbox/<item_id>/read"): lambda w: {"path": f"/api/inbox/{w.inbox_item()}/read"},
+}
+
+
+def request_for(world: World, method: str, rule: str) -> dict:
+    """The valid request of an endpoint in this world: path, body, and the marker of a filtered listing."""
+    build = REQUESTS.get((world.service, method, rule))
+    if build is None:
+        assert "<" not in rule, f"add to REQUESTS how to call {world.service} {method} {rule} with a real object"
+        return {"path": rule}
+    return {"path": rule} | build(world)
