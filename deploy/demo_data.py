@@ -93,6 +93,17 @@ def load() -> None:
         assert status == 202, body
 
 
+def eves_badge() -> str:
+    """The public page of Eve's first credential, once the worker has issued it."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status, credentials = call("issuer", "/api/credentials?employee_id=eve", who="eve")
+        if status == 200 and credentials:
+            return f"{URLS['issuer']}/credentials/{credentials[0]['id']}"
+        time.sleep(0.5)
+    return "(not issued yet: see the issuer worker's log)"
+
+
 def report() -> None:
     print(f"""
 Skillstack is running locally with a demo company.
@@ -101,6 +112,7 @@ Skillstack is running locally with a demo company.
   identity provider  {ISSUER.rsplit('/realms', 1)[0]}/   demo users: eve omar (employees), maria (their manager),
                      sam (skip level), mia (another manager), hana (HR), arno (assessor); password demo-password
   APIs               {URLS['issuer']}/api/openapi.json  {URLS['pathways']}/api/openapi.json  {URLS['notifications']}/api/openapi.json
+  a verifiable badge {eves_badge()}  (public; its .json and .jwt beside it)
   captured email     {os.environ['SKILLSTACK_MAILDIR']}/new/  (one file per message)
   Kafka              {os.environ['SKILLSTACK_KAFKA_BOOTSTRAP_SERVERS']}
 

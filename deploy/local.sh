@@ -28,6 +28,7 @@ done
 # The session-signing key of this checkout, made once; production takes it from its secret store.
 [ -f "$state/session-key" ] || (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$state/session-key")
 export SKILLSTACK_SECRET_KEY="${SKILLSTACK_SECRET_KEY:-$(cat "$state/session-key")}"
+export SKILLSTACK_ISSUER_PUBLIC_URL="http://127.0.0.1:$SKILLSTACK_ISSUER_PORT"
 
 honcho_pid=""
 shutdown() {
@@ -43,6 +44,9 @@ timer() { echo "local.sh: $1 in $((SECONDS - mark)) s"; mark=$SECONDS; }
 mark=$SECONDS
 deploy/bootstrap.sh
 timer "Python packages ready"
+# The issuer's Open Badges signing key of this checkout, made once (production: its secret store).
+[ -f "$state/issuer-signing-keys.json" ] || (umask 077; .venv/bin/python -m services.issuer.signing > "$state/issuer-signing-keys.json")
+export SKILLSTACK_ISSUER_SIGNING_KEYS="${SKILLSTACK_ISSUER_SIGNING_KEYS:-$(cat "$state/issuer-signing-keys.json")}"
 deploy/kafka.sh start
 timer "Kafka ready"
 deploy/keycloak.sh start

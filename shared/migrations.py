@@ -6,6 +6,8 @@ from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, pool
 
+from shared.db import UtcDateTime
+
 
 def alembic_config(migrations_dir: Path, database_url: str) -> Config:
     """An Alembic config for one service's migrations and database."""
@@ -18,6 +20,13 @@ def alembic_config(migrations_dir: Path, database_url: str) -> Config:
 def upgrade(migrations_dir: Path, database_url: str, revision: str = "head") -> None:
     """Bring a service's database schema up to date."""
     command.upgrade(alembic_config(migrations_dir, database_url), revision)
+
+
+def _render_item(type_, obj, autogen_context):
+    """Write UtcDateTime columns as plain DateTime(timezone=True): migrations never import app code."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations(target_metadata: list[MetaData]) -> None:
@@ -35,6 +44,7 @@ def run_migrations(target_metadata: list[MetaData]) -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            render_item=_render_item,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -82,7 +82,7 @@ class ProblemApi(flask_smorest.Api):
 
 def wants_page() -> bool:
     """Whether this request is for a page (HTML errors) rather than the API (problem+json)."""
-    return not request.path.startswith(("/api/", "/healthz", "/readyz"))
+    return not request.path.startswith(("/api/", "/healthz", "/readyz", "/verify", "/.well-known/"))
 
 
 def handle_domain_error(error: DomainError) -> Response:

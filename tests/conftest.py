@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from shared.bus.kafka import ensure_topics
 from shared.migrations import upgrade
-from tests.support import auth_config
+from tests.support import auth_config, issuer_signing_keys
 
 SERVICES = ("issuer", "pathways", "notifications")
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,7 +55,8 @@ def service_databases() -> dict[str, str]:
 
 
 def service_config(service: str, database_url: str, kafka_bootstrap: str) -> dict:
-    return {
+    own = {"SIGNING_KEYS": issuer_signing_keys()} if service == "issuer" else {}
+    return own | {
         "TESTING": True,
         "DATABASE_URL": database_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,

@@ -23,6 +23,21 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+def issuer_signing_keys() -> dict:
+    """The issuer's test signing keys: one Ed25519 key, made once per test session."""
+    global _ISSUER_KEYS
+    if _ISSUER_KEYS is None:
+        from datetime import UTC, datetime
+
+        from services.issuer.signing import generate_signing_key
+
+        _ISSUER_KEYS = {"keys": [generate_signing_key(datetime.now(UTC))]}
+    return _ISSUER_KEYS
+
+
+_ISSUER_KEYS = None
+
+
 def auth_config() -> dict:
     """What a service needs to trust the test identity provider's tokens."""
     return {

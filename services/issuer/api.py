@@ -2,7 +2,7 @@
 
 from flask import current_app
 
-from services.issuer import catalog, intake, issuance
+from services.issuer import catalog, intake, issuance, revocation
 from services.issuer.schemas import (
     AchievementInput,
     AchievementOutput,
@@ -10,6 +10,7 @@ from services.issuer.schemas import (
     CompletionInput,
     CredentialOutput,
     CredentialQuery,
+    RevocationInput,
 )
 from shared.auth import COMPLETIONS_SCOPE, HR_ADMIN, current_principal, require
 from shared.errors import Forbidden
@@ -88,3 +89,13 @@ def get_credential(credential_id):
         credential = issuance.get_credential(session, credential_id)
         _check_owner_or_hr(credential.employee_id)
         return credential
+
+
+@bp.post("/credentials/<credential_id>/revoke")
+@require(role=HR_ADMIN)
+@bp.arguments(RevocationInput)
+@bp.response(200, CredentialOutput)
+def revoke_credential(revocation_request, credential_id):
+    """Revoke a credential with a reason (HR admins); verifiers see it in the status list."""
+    with database().transaction() as session:
+        return revocation.revoke(session, credential_id, reason=revocation_request["reason"], now=now(), source=_source())

@@ -5,13 +5,20 @@ from pathlib import Path
 from flask import Flask
 
 from services.issuer.config import Config
+from services.issuer.openbadges import IssuerProfile
+from services.issuer.signing import SigningKeys, did_web
 from shared.web import create_service_app, register_api
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Create the issuer app; `config` overrides the class defaults and the environment."""
     app, api = create_service_app(__name__, Config, config, migrations=Path(__file__).parent / "migrations")
+    url = app.config["PUBLIC_URL"].rstrip("/")
+    app.extensions["signing_keys"] = SigningKeys(app.config["SIGNING_KEYS"])
+    app.extensions["issuer_profile"] = IssuerProfile(did_web(url), url, app.config["PROFILE_NAME"], app.config["PROFILE_EMAIL"])
     from services.issuer.api import bp
+    from services.issuer.public import bp as public
 
     register_api(app, api, bp)
+    app.register_blueprint(public)
     return app

@@ -7,14 +7,20 @@ from sqlalchemy.orm import Session
 
 from services.issuer.intake import ASSESSMENT_COMPLETED
 from services.issuer.issuance import issue_for_completion
+from services.issuer.openbadges import IssuerProfile
+from services.issuer.signing import SigningKeys
 from shared.events import Event
 
 
-def build_handlers(*, source: str, clock: Callable[[], datetime]) -> dict[str, Callable[[Session, Event], None]]:
-    """The handlers of the issuer's worker, bound to its event source and clock."""
+def build_handlers(
+    *, source: str, clock: Callable[[], datetime], issuer: IssuerProfile, keys: SigningKeys
+) -> dict[str, Callable[[Session, Event], None]]:
+    """The handlers of the issuer's worker, bound to its event source, clock, profile and keys."""
 
     def on_assessment_completed(session: Session, event: Event) -> None:
-        issue_for_completion(session, event.data, source_event_id=event.id, now=clock(), source=source)
+        issue_for_completion(
+            session, event.data, source_event_id=event.id, now=clock(), source=source, issuer=issuer, keys=keys
+        )
 
     return {ASSESSMENT_COMPLETED: on_assessment_completed}
 

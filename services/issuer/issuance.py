@@ -1,6 +1,8 @@
 """Issuance: turn a completed assessment into credentials under the catalog's rules."""
 
 import calendar
+import json
+import secrets
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -9,6 +11,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.issuer.models import Achievement, Credential
+from services.issuer.openbadges import IssuerProfile, build_credential, sign_credential
+from services.issuer.signing import SigningKeys
+from services.issuer.status_lists import allocate_entry
 from shared.bus.outbox import publish
 from shared.errors import NotFound
 
@@ -45,6 +50,8 @@ def issue_for_completion(
     source_event_id: str,
     now: datetime,
     source: str,
+    issuer: IssuerProfile,
+    keys: SigningKeys,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> list[Credential]:
     """Issue every active achievement whose rule this completion meets; return what was issued.
@@ -79,7 +86,11 @@ def issue_for_completion(
             issued_at=now,
             valid_until=add_months(now, achievement.validity_months) if achievement.validity_months else None,
             source_event_id=source_event_id,
+            recipient_salt=secrets.token_hex(16),
         )
+        credential.status_list, credential.status_index = allocate_entry(session)
+        document = build_credential(credential, achievement, issuer, completed_at=completion["completed_at"])
+        credential.document, credential.jwt = json.dumps(document), sign_credential(document, keys)
         session.add(credential)
         session.flush()
         publish(

@@ -51,6 +51,8 @@ class Credential(Base):
     __table_args__ = (
         UniqueConstraint("attempt_id", "achievement_id", name="uq_credentials_attempt_achievement"),
         Index("ix_credentials_employee_achievement", "employee_id", "achievement_id"),
+        UniqueConstraint("status_list", "status_index", name="uq_credentials_status_entry"),
+        Index("ix_credentials_valid_until", "valid_until"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -65,3 +67,13 @@ class Credential(Base):
     source_event_id: Mapped[str] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revocation_reason: Mapped[str | None] = mapped_column(Text)
+    # The Open Badges 3.0 credential and its VC-JWT, signed at issuance with the then-active key.
+    # None only for credentials issued before signing existed (migration 0002).
+    recipient_salt: Mapped[str | None] = mapped_column(String(64))
+    status_list: Mapped[int | None] = mapped_column(Integer)
+    status_index: Mapped[int | None] = mapped_column(Integer)
+    document: Mapped[str | None] = mapped_column(Text)
+    jwt: Mapped[str | None] = mapped_column(Text)
+    public: Mapped[bool] = mapped_column(default=False)  # shared by its holder
+    expiring_announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    expired_announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -54,7 +54,12 @@ class CredentialOutput(Schema):
     valid_until = fields.DateTime(allow_none=True)
     source_event_id = fields.String()
     revoked_at = fields.DateTime(allow_none=True)
+    revocation_reason = fields.String(allow_none=True)
 
 
 class CredentialQuery(Schema):
     employee_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class RevocationInput(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))

@@ -10,7 +10,12 @@ if __name__ == "__main__":
     sys.exit(
         serve(
             create_app,
-            lambda app: build_handlers(source=app.config["EVENT_SOURCE"], clock=app.extensions["clock"]),
+            lambda app: build_handlers(
+                source=app.config["EVENT_SOURCE"],
+                clock=app.extensions["clock"],
+                issuer=app.extensions["issuer_profile"],
+                keys=app.extensions["signing_keys"],
+            ),
             TOPICS,
         )
     )

@@ -1,6 +1,7 @@
 """The whole platform for end-to-end tests: three services over HTTP, their workers as real
 processes, the real Kafka broker and PostgreSQL, and a real SMTP server on loopback."""
 
+import json
 import os
 import signal
 import subprocess
@@ -16,7 +17,7 @@ from werkzeug.serving import make_server
 from tests.conftest import ROOT, SERVICES, service_config
 from tests.mail import MailCatcher
 from tests.e2e.identity import Keycloak
-from tests.support import free_port
+from tests.support import free_port, issuer_signing_keys
 
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
 
@@ -81,6 +82,7 @@ def _worker_env(service: str, database_url: str, kafka_bootstrap: str, smtp_port
     env = {key: value for key, value in os.environ.items() if not key.startswith("SKILLSTACK_")}
     prefix = f"SKILLSTACK_{service.upper()}_"
     env |= {f"SKILLSTACK_{name}": value for name, value in _identity_config(service, identity).items() if value}
+    env["SKILLSTACK_ISSUER_SIGNING_KEYS"] = json.dumps(issuer_signing_keys())
     env |= {
         "SKILLSTACK_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "SKILLSTACK_INTRANET_URL": "http://intranet.test",

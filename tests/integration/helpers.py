@@ -65,3 +65,12 @@ def problem(response, status: int) -> dict:
     assert body["status"] == status
     assert body["title"]
     return body
+
+
+def issuer_handlers(app: Flask, at: datetime) -> Mapping[str, Callable]:
+    """The issuer worker's handlers, bound to this app's issuer profile and keys, its clock at `at`."""
+    from services.issuer.handlers import build_handlers
+
+    return build_handlers(
+        source="/skillstack/issuer", clock=lambda: at, issuer=app.extensions["issuer_profile"], keys=app.extensions["signing_keys"]
+    )

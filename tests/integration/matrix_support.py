@@ -4,9 +4,8 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
-from services.issuer.handlers import build_handlers as issuer_handlers
 from shared.auth import ASSESSOR, COMPLETIONS_SCOPE, HR_ADMIN
-from tests.integration.helpers import handle, rows
+from tests.integration.helpers import handle, issuer_handlers, rows
 from tests.integration.pathways_support import Team, earn, org_chart, requests_of
 from tests.integration.test_notifications_api import credential_issued, inbox_of, join_directory
 from tests.integration.test_pathways_pages import csrf_token, signed_in
@@ -19,7 +18,7 @@ CLOCK = datetime(2027, 5, 4, 9, tzinfo=UTC)
 
 def is_browser_route(rule: str) -> bool:
     """Pages and sign-in routes take a session cookie; the API and the probes take bearer tokens."""
-    return not rule.startswith(("/api/", "/healthz", "/readyz"))
+    return not rule.startswith(("/api/", "/healthz", "/readyz", "/verify", "/.well-known/", "/status/", "/credentials/"))
 
 
 class World:
@@ -68,7 +67,7 @@ class World:
     def credential(self) -> str:
         """The employee's credential, issued by the issuer's handler for a passing completion."""
         achievement = self.achievement()
-        handle(self.app, issuer_handlers(source="/skillstack/issuer", clock=lambda: CLOCK), COMPLETED, {
+        handle(self.app, issuer_handlers(self.app, CLOCK), COMPLETED, {
             "attempt_id": unique("attempt"), "employee_id": self.team.employee, "email": "ada@example.com",
             "assessment_id": achievement["assessment_id"], "score": 90.0, "completed_at": CLOCK, "source": "lms",
         })
@@ -98,6 +97,12 @@ class World:
         return bearer(self.service, unique("hr"), roles=(HR_ADMIN,))
 
 
+def credential_row(world: World) -> dict:
+    """The stored row of the employee's credential in this world."""
+    [row] = rows(world.app, "SELECT * FROM credentials WHERE id = :id", id=world.credential())
+    return row
+
+
 def completion() -> dict:
     """A valid LMS completion report."""
     return {"attempt_id": unique("attempt"), "employee_id": unique("emp"), "email": "ada@example.com",
@@ -115,6 +120,13 @@ REQUESTS = {
     ("issuer", "POST", "/api/completions"): lambda w: {"json": completion()},
     ("issuer", "GET", "/api/credentials"): lambda w: {"query_string": {"employee_id": w.team.employee}, "marker": w.credential()},
     ("issuer", "GET", "/api/credentials/<credential_id>"): lambda w: {"path": f"/api/credentials/{w.credential()}"},
+    ("issuer", "POST", "/api/credentials/<credential_id>/revoke"): lambda w: {
+        "path": f"/api/credentials/{w.credential()}/revoke", "json": {"reason": "Issued in error"}},
+    ("issuer", "GET", "/status/<int:number>"): lambda w: {"path": f"/status/{credential_row(w)['status_list']}"},
+    ("issuer", "GET", "/credentials/<credential_id>"): lambda w: {"path": f"/credentials/{w.credential()}"},
+    ("issuer", "GET", "/credentials/<credential_id>.json"): lambda w: {"path": f"/credentials/{w.credential()}.json"},
+    ("issuer", "GET", "/credentials/<credential_id>.jwt"): lambda w: {"path": f"/credentials/{w.credential()}.jwt"},
+    ("issuer", "POST", "/verify"): lambda w: {"json": {"credential": credential_row(w)["jwt"]}},
     ("pathways", "POST", "/api/pathways"): lambda w: {"json": {
         "id": unique("analyst"), "name": "Analyst", "levels": [{"name": "Junior", "credentials": w.team.level_one}]}},
     ("pathways", "GET", "/api/pathways/<pathway_id>"): lambda w: {"path": f"/api/pathways/{w.team.pathway_id}"},

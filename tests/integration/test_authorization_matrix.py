@@ -11,7 +11,6 @@ tokens; pages and sign-in routes get a signed-in browser session (the LMS sends 
 which pages ignore), and their form posts carry the CSRF token of a page.
 """
 
-from pathlib import Path
 
 import pytest
 
@@ -73,6 +72,15 @@ EXPECTED = {(service, method, rule): row for service in SERVICES for (method, ru
     ("issuer", "POST", "/api/completions"): only(lms=202),
     ("issuer", "GET", "/api/credentials"): owner_hr(200),  # ?employee_id=<the employee>
     ("issuer", "GET", "/api/credentials/<credential_id>"): owner_hr(200),
+    ("issuer", "POST", "/api/credentials/<credential_id>/revoke"): only(hr=200),
+    # What anyone outside verifies a shared badge with: public by design.
+    ("issuer", "GET", "/.well-known/jwks.json"): everyone(200),
+    ("issuer", "GET", "/.well-known/did.json"): everyone(200),
+    ("issuer", "GET", "/status/<int:number>"): everyone(200),
+    ("issuer", "GET", "/credentials/<credential_id>"): everyone(200),
+    ("issuer", "GET", "/credentials/<credential_id>.json"): everyone(200),
+    ("issuer", "GET", "/credentials/<credential_id>.jwt"): everyone(200),
+    ("issuer", "POST", "/verify"): everyone(200),
     ("pathways", "POST", "/api/pathways"): only(hr=201),
     ("pathways", "GET", "/api/pathways"): authenticated(200),
     ("pathways", "GET", "/api/pathways/<pathway_id>"): authenticated(200),

@@ -6,10 +6,19 @@ from datetime import UTC, datetime
 import pytest
 
 from services.issuer import intake
-from services.issuer.handlers import build_handlers
 from services.issuer.schemas import CompletionInput
 from shared.auth import COMPLETIONS_SCOPE, HR_ADMIN
-from tests.integration.helpers import count, execute, handle, handle_event, outbox_rows, problem, rows, table_counts
+from tests.integration.helpers import (
+    count,
+    execute,
+    handle,
+    handle_event,
+    issuer_handlers,
+    outbox_rows,
+    problem,
+    rows,
+    table_counts,
+)
 from tests.support import IMPOSTOR_KEY, bearer, make_token, unique, wait_for
 
 pytestmark = pytest.mark.infra
@@ -299,7 +308,7 @@ def test_an_employee_sees_only_their_own_credentials(issuer):
     owner, other = unique("emp"), unique("emp")
     handle(
         issuer,
-        build_handlers(source="/skillstack/issuer", clock=lambda: datetime(2026, 3, 2, tzinfo=UTC)),
+        issuer_handlers(issuer, datetime(2026, 3, 2, tzinfo=UTC)),
         COMPLETED,
         completion_data(achievement, employee_id=owner),
     )
@@ -336,7 +345,7 @@ def completion_data(achievement: dict, **overrides) -> dict:
 
 def complete(issuer, data: dict, *, at: datetime):
     """Handle an assessment.completed event with the issuer's handler, its clock at `at`."""
-    handlers = build_handlers(source="/skillstack/issuer", clock=lambda: at)
+    handlers = issuer_handlers(issuer, at)
     return handle(issuer, handlers, COMPLETED, data)
 
 
@@ -400,7 +409,7 @@ def test_the_same_attempt_handled_again_does_not_issue_twice(issuer):
     first = complete(issuer, data, at=datetime(2027, 2, 1, tzinfo=UTC))
 
     # Redelivered as the same event, and replayed as a new event after the first credential expired.
-    redelivery = build_handlers(source="/skillstack/issuer", clock=lambda: datetime(2027, 2, 2, tzinfo=UTC))
+    redelivery = issuer_handlers(issuer, datetime(2027, 2, 2, tzinfo=UTC))
     handle_event(issuer, redelivery, first)
     complete(issuer, data, at=datetime(2027, 6, 1, tzinfo=UTC))
 

@@ -1,0 +1,123 @@
+"""Open Badges 3.0: the OpenBadgeCredential of an issued credential, and its VC-JWT.
+
+Follows the normative text and JSON schema of OB 3.0 (W3C VC 2.0 data model): issuer profile,
+validity window, the achievement with its criteria and result description, a recipient
+identified by a salted SHA-256 hash of their email, the result, the evidence and the
+revocation entry in a Bitstring Status List.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.issuer.models import Achievement, Credential
+from services.issuer.signing import SigningKeys
+
+CONTEXT = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
+SCHEMA = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
+
+
+@dataclass(frozen=True)
+class IssuerProfile:
+    """Who issues: the company's academy, published at `url` and identified by its did:web."""
+
+    did: str
+    url: str
+    name: str
+    email: str | None = None
+
+    def credential_url(self, credential_id: str) -> str:
+        return f"{self.url}/credentials/{credential_id}"
+
+    def status_list_url(self, number: int) -> str:
+        return f"{self.url}/status/{number}"
+
+    def as_profile(self) -> dict:
+        profile = {"id": self.did, "type": ["Profile"], "name": self.name, "url": self.url}
+        return profile | ({"email": self.email} if self.email else {})
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def identity_hash(identity: str, salt: str) -> str:
+    """OB 3.0's hashed identity: `sha256$` and the hex digest of the identity followed by the salt."""
+    return "sha256$" + hashlib.sha256((identity + salt).encode()).hexdigest()
+
+
+def build_credential(credential: Credential, achievement: Achievement, issuer: IssuerProfile, *, completed_at: datetime) -> dict:
+    """The unsigned OpenBadgeCredential document."""
+    achievement_url = f"{issuer.url}/achievements/{achievement.id}/v{achievement.version}"
+    result_description = f"{achievement_url}#score"
+    identity, identity_type = (credential.email, "emailAddress") if credential.email else (credential.employee_id, "sourcedId")
+    document = {
+        "@context": CONTEXT,
+        "id": issuer.credential_url(credential.id),
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "name": achievement.name,
+        "issuer": issuer.as_profile(),
+        "validFrom": timestamp(credential.issued_at),
+        "credentialSubject": {
+            "type": ["AchievementSubject"],
+            "identifier": [
+                {
+                    "type": "IdentityObject",
+                    "identityType": identity_type,
+                    "hashed": True,
+                    "identityHash": identity_hash(identity, credential.recipient_salt),
+                    "salt": credential.recipient_salt,
+                }
+            ],
+            "achievement": {
+                "id": achievement_url,
+                "type": ["Achievement"],
+                "achievementType": "Competency",
+                "name": achievement.name,
+                "description": achievement.description,
+                "criteria": {"narrative": f"Score at least {achievement.min_score:g} % in the academy's assessment {achievement.assessment_id}."},
+                "resultDescription": [
+                    {
+                        "id": result_description,
+                        "type": ["ResultDescription"],
+                        "name": "Assessment score",
+                        "resultType": "Percent",
+                        "requiredValue": f"{achievement.min_score:g}",
+                    }
+                ],
+            },
+            "result": [{"type": ["Result"], "resultDescription": result_description, "value": f"{credential.score:g}"}],
+        },
+        "evidence": [
+            {
+                "type": ["Evidence"],
+                "name": f"Assessment {achievement.assessment_id}",
+                "narrative": f"Attempt {credential.attempt_id}, completed {timestamp(completed_at)}, scored {credential.score:g} %.",
+            }
+        ],
+        "credentialStatus": {
+            "id": f"{issuer.status_list_url(credential.status_list)}#{credential.status_index}",
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "revocation",
+            "statusListIndex": str(credential.status_index),
+            "statusListCredential": issuer.status_list_url(credential.status_list),
+        },
+        "credentialSchema": [{"id": SCHEMA, "type": "1EdTechJsonSchemaValidator2019"}],
+    }
+    if credential.valid_until is not None:
+        document["validUntil"] = timestamp(credential.valid_until)
+    return document
+
+
+def sign_credential(document: dict, keys: SigningKeys) -> str:
+    """The VC-JWT: the credential as payload, with the registered claims VC-JWT asks for."""
+    claims = dict(document)
+    claims |= {
+        "iss": document["issuer"]["id"],
+        "jti": document["id"],
+        "sub": document["credentialSubject"]["identifier"][0]["identityHash"],
+        "nbf": int(datetime.fromisoformat(document["validFrom"]).timestamp()),
+    }
+    if "validUntil" in document:
+        claims["exp"] = int(datetime.fromisoformat(document["validUntil"]).timestamp())
+    return keys.sign(claims)
