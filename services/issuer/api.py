@@ -2,7 +2,7 @@
 
 from flask import current_app
 
-from services.issuer import catalog, intake, issuance, revocation
+from services.issuer import catalog, intake, issuance, revocation, wallet
 from services.issuer.schemas import (
     AchievementInput,
     AchievementOutput,
@@ -11,6 +11,8 @@ from services.issuer.schemas import (
     CredentialOutput,
     CredentialQuery,
     RevocationInput,
+    SharingInput,
+    WalletEntryOutput,
 )
 from shared.auth import COMPLETIONS_SCOPE, HR_ADMIN, current_principal, require
 from shared.errors import Forbidden
@@ -72,12 +74,32 @@ def post_completion(completion):
 @bp.get("/credentials")
 @require()
 @bp.arguments(CredentialQuery, location="query")
-@bp.response(200, CredentialOutput(many=True))
+@bp.response(200, WalletEntryOutput(many=True))
 def list_credentials(query):
-    """An employee's credentials (the employee, or HR)."""
+    """An employee's wallet: credentials with status and share links (the employee, or HR)."""
     _check_owner_or_hr(query["employee_id"])
+    issuer = current_app.extensions["issuer_profile"]
     with database().transaction() as session:
-        return issuance.credentials_of(session, query["employee_id"])
+        names = {achievement.id: achievement.name for achievement in catalog.list_achievements(session)}
+        return [
+            {**_fields(credential), "achievement_name": names[credential.achievement_id], "status": wallet.status_of(credential, now())}
+            | wallet.share_links(credential, names[credential.achievement_id], issuer)
+            for credential in issuance.credentials_of(session, query["employee_id"])
+        ]
+
+
+@bp.put("/credentials/<credential_id>/sharing")
+@require()
+@bp.arguments(SharingInput)
+@bp.response(200, CredentialOutput)
+def share_credential(sharing, credential_id):
+    """Share a credential publicly, or stop sharing it (its holder only)."""
+    with database().transaction() as session:
+        return wallet.set_sharing(session, credential_id, holder_id=current_principal().subject, public=sharing["public"])
+
+
+def _fields(credential) -> dict:
+    return {column: getattr(credential, column) for column in CredentialOutput().fields}
 
 
 @bp.get("/credentials/<credential_id>")

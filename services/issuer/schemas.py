@@ -55,6 +55,18 @@ class CredentialOutput(Schema):
     source_event_id = fields.String()
     revoked_at = fields.DateTime(allow_none=True)
     revocation_reason = fields.String(allow_none=True)
+    public = fields.Boolean()
+
+
+class WalletEntryOutput(CredentialOutput):
+    achievement_name = fields.String()
+    status = fields.String(metadata={"description": "valid, expired or revoked"})
+    share_url = fields.String()
+    linkedin_url = fields.String()
+
+
+class SharingInput(Schema):
+    public = fields.Boolean(required=True)
 
 
 class CredentialQuery(Schema):

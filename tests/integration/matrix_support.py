@@ -122,6 +122,8 @@ REQUESTS = {
     ("issuer", "GET", "/api/credentials/<credential_id>"): lambda w: {"path": f"/api/credentials/{w.credential()}"},
     ("issuer", "POST", "/api/credentials/<credential_id>/revoke"): lambda w: {
         "path": f"/api/credentials/{w.credential()}/revoke", "json": {"reason": "Issued in error"}},
+    ("issuer", "PUT", "/api/credentials/<credential_id>/sharing"): lambda w: {
+        "path": f"/api/credentials/{w.credential()}/sharing", "json": {"public": True}},
     ("issuer", "GET", "/status/<int:number>"): lambda w: {"path": f"/status/{credential_row(w)['status_list']}"},
     ("issuer", "GET", "/credentials/<credential_id>"): lambda w: {"path": f"/credentials/{w.credential()}"},
     ("issuer", "GET", "/credentials/<credential_id>.json"): lambda w: {"path": f"/credentials/{w.credential()}.json"},

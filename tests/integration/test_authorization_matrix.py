@@ -73,6 +73,7 @@ EXPECTED = {(service, method, rule): row for service in SERVICES for (method, ru
     ("issuer", "GET", "/api/credentials"): owner_hr(200),  # ?employee_id=<the employee>
     ("issuer", "GET", "/api/credentials/<credential_id>"): owner_hr(200),
     ("issuer", "POST", "/api/credentials/<credential_id>/revoke"): only(hr=200),
+    ("issuer", "PUT", "/api/credentials/<credential_id>/sharing"): only(employee=200),  # the holder alone decides
     # What anyone outside verifies a shared badge with: public by design.
     ("issuer", "GET", "/.well-known/jwks.json"): everyone(200),
     ("issuer", "GET", "/.well-known/did.json"): everyone(200),
