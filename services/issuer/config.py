@@ -10,3 +10,8 @@ class Config(BaseConfig):
     PUBLIC_URL = "http://127.0.0.1:8001"  # where verifiers find credentials, keys and status lists
     PROFILE_NAME = "Skillstack Academy"
     PROFILE_EMAIL: str | None = None
+    # Expiry announcements: the notice comes this many days before `valid_until`; the worker looks
+    # for due credentials every EXPIRY_CHECK_SECONDS, at most EXPIRY_BATCH_SIZE per transaction.
+    EXPIRY_NOTICE_DAYS = 30
+    EXPIRY_CHECK_SECONDS = 60
+    EXPIRY_BATCH_SIZE = 100

@@ -1,10 +1,27 @@
-"""The issuer worker: issues credentials from completions, and relays its outbox."""
+"""The issuer worker: issues credentials from completions, announces expiries, and relays its outbox."""
 
 import sys
 
+from flask import Flask
+
 from services.issuer.app import create_app
+from services.issuer.expiry import ExpiryScheduler
 from services.issuer.handlers import TOPICS, build_handlers
 from shared.worker import serve
+
+
+def expiry_scheduler(app: Flask) -> ExpiryScheduler:
+    """The loop announcing expiries, bound to this app's database, clock and settings."""
+    config = app.config
+    return ExpiryScheduler(
+        app.extensions["database"],
+        app.extensions["clock"],
+        notice_days=int(config["EXPIRY_NOTICE_DAYS"]),
+        source=config["EVENT_SOURCE"],
+        interval_seconds=float(config["EXPIRY_CHECK_SECONDS"]),
+        batch_size=int(config["EXPIRY_BATCH_SIZE"]),
+    )
+
 
 if __name__ == "__main__":
     sys.exit(
@@ -17,5 +34,6 @@ if __name__ == "__main__":
                 keys=app.extensions["signing_keys"],
             ),
             TOPICS,
+            loops=lambda app: (expiry_scheduler(app).run,),
         )
     )

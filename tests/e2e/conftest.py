@@ -90,6 +90,7 @@ def _worker_env(service: str, database_url: str, kafka_bootstrap: str, smtp_port
         "SKILLSTACK_NOTIFICATIONS_SMTP_PORT": str(smtp_port),
         "SKILLSTACK_NOTIFICATIONS_EMAIL_RETRY_BASE_SECONDS": "0.2",
         "SKILLSTACK_NOTIFICATIONS_EMAIL_RETRY_MAX_SECONDS": "2",
+        "SKILLSTACK_ISSUER_EXPIRY_CHECK_SECONDS": "1",  # so an expiry is announced within the test
         "PYTHONUNBUFFERED": "1",
     }
     return env
