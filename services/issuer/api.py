@@ -1,11 +1,14 @@
 """The issuer's JSON API: the catalog (HR), completion intake (LMS) and credentials."""
 
-from flask import current_app
+from flask import current_app, request
+from werkzeug.exceptions import UnsupportedMediaType
 
-from services.issuer import catalog, intake, issuance, revocation, wallet
+from services.issuer import badge_uploads, catalog, intake, issuance, revocation, wallet
 from services.issuer.schemas import (
+    AchievementDefinition,
     AchievementInput,
     AchievementOutput,
+    AchievementVersionOutput,
     CompletionAccepted,
     CompletionInput,
     CredentialOutput,
@@ -58,6 +61,48 @@ def get_achievement(achievement_id):
     """One credential definition."""
     with database().transaction() as session:
         return catalog.get_achievement(session, achievement_id)
+
+
+@bp.put("/achievements/<achievement_id>")
+@require(role=HR_ADMIN)
+@bp.arguments(AchievementDefinition)
+@bp.response(200, AchievementOutput)
+def edit_achievement(definition, achievement_id):
+    """Replace a credential's definition (HR admins): a new version; credentials issued keep theirs."""
+    with database().transaction() as session:
+        return catalog.edit_achievement(session, achievement_id, definition, now=now(), source=_source())
+
+
+@bp.post("/achievements/<achievement_id>/retire")
+@require(role=HR_ADMIN)
+@bp.response(200, AchievementOutput)
+def retire_achievement(achievement_id):
+    """Stop issuing a credential (HR admins); credentials already issued stay valid."""
+    with database().transaction() as session:
+        return catalog.retire_achievement(session, achievement_id, now=now(), source=_source())
+
+
+@bp.put("/achievements/<achievement_id>/image")
+@require(role=HR_ADMIN)
+@bp.doc(requestBody={"required": True, "content": dict.fromkeys(badge_uploads.MEDIA_TYPES, {"schema": {"type": "string", "format": "binary"}})})
+@bp.response(200, AchievementOutput)
+def upload_achievement_image(achievement_id):
+    """Upload a badge image (HR admins): a PNG or SVG of at most 256 KiB, as a new version."""
+    if request.mimetype not in badge_uploads.MEDIA_TYPES:
+        raise UnsupportedMediaType("send the image as image/png or image/svg+xml")
+    badge_uploads.check_size(request.content_length)
+    image = badge_uploads.validated_image(request.mimetype, request.get_data(cache=False))
+    with database().transaction() as session:
+        return catalog.replace_image(session, achievement_id, request.mimetype, image, now=now(), source=_source())
+
+
+@bp.get("/achievements/<achievement_id>/versions")
+@require()
+@bp.response(200, AchievementVersionOutput(many=True))
+def list_achievement_versions(achievement_id):
+    """Every version of a credential's definition, oldest first."""
+    with database().transaction() as session:
+        return catalog.versions_of(session, achievement_id)
 
 
 @bp.post("/completions")

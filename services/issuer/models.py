@@ -1,8 +1,8 @@
-"""The issuer's tables: achievements (credential definitions), assessment attempts, credentials."""
+"""The issuer's tables: achievements (credential definitions) and their versions, assessment attempts, credentials."""
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -25,7 +25,45 @@ class Achievement(Base):
     assessment_id: Mapped[str] = mapped_column(String(200), index=True)
     min_score: Mapped[float] = mapped_column(Float)
     validity_months: Mapped[int | None] = mapped_column(Integer)
+    criteria_narrative: Mapped[str | None] = mapped_column(Text)
+    skills: Mapped[list] = mapped_column(JSON, default=list)  # [{framework, url, code, name}]
+    level: Mapped[int | None] = mapped_column(Integer)  # 1-5, see catalog.LEVELS
+    issuing_unit: Mapped[str | None] = mapped_column(String(200))
+    prerequisites: Mapped[list] = mapped_column(JSON, default=list)  # achievement ids
+    effort_hours: Mapped[float | None] = mapped_column(Float)
+    colour: Mapped[str] = mapped_column(String(7), default="#1f5f8b")
+    image_media_type: Mapped[str | None] = mapped_column(String(30))  # None: the generated SVG
     retired: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    @property
+    def image_path(self) -> str:
+        """Where the public blueprint serves this version's badge image."""
+        return f"/achievements/{self.id}/v{self.version}/image"
+
+
+class AchievementVersion(Base):
+    """One version of an achievement's definition, kept for ever: credentials cite their version."""
+
+    __tablename__ = "achievement_versions"
+
+    achievement_id: Mapped[str] = mapped_column(ForeignKey("achievements.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(20))
+    assessment_id: Mapped[str] = mapped_column(String(200))
+    min_score: Mapped[float] = mapped_column(Float)
+    validity_months: Mapped[int | None] = mapped_column(Integer)
+    criteria_narrative: Mapped[str | None] = mapped_column(Text)
+    skills: Mapped[list] = mapped_column(JSON, default=list)
+    level: Mapped[int | None] = mapped_column(Integer)
+    issuing_unit: Mapped[str | None] = mapped_column(String(200))
+    prerequisites: Mapped[list] = mapped_column(JSON, default=list)
+    effort_hours: Mapped[float | None] = mapped_column(Float)
+    colour: Mapped[str] = mapped_column(String(7))
+    image_media_type: Mapped[str | None] = mapped_column(String(30))
+    image: Mapped[bytes | None] = mapped_column(LargeBinary)  # an uploaded PNG or sanitised SVG
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

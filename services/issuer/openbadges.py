@@ -1,9 +1,9 @@
 """Open Badges 3.0: the OpenBadgeCredential of an issued credential, and its VC-JWT.
 
 Follows the normative text and JSON schema of OB 3.0 (W3C VC 2.0 data model): issuer profile,
-validity window, the achievement with its criteria and result description, a recipient
-identified by a salted SHA-256 hash of their email, the result, the evidence and the
-revocation entry in a Bitstring Status List.
+validity window, the achievement with its criteria, image, skill alignments and result
+description, a recipient identified by a salted SHA-256 hash of their email, the result, the
+evidence and the revocation entry in a Bitstring Status List.
 """
 
 import hashlib
@@ -15,6 +15,8 @@ from services.issuer.signing import SigningKeys
 
 CONTEXT = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
 SCHEMA = "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
+# OB 3.0's AlignmentTargetType has no skill-framework entries; `ext:` names extend it.
+ALIGNMENT_TARGET_TYPES = {"ESCO": "ext:ESCOSkill", "O*NET": "ext:ONETSkill"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ def build_credential(credential: Credential, achievement: Achievement, issuer: I
     """The unsigned OpenBadgeCredential document."""
     achievement_url = f"{issuer.url}/achievements/{achievement.id}/v{achievement.version}"
     result_description = f"{achievement_url}#score"
+    score_rule = f"Score at least {achievement.min_score:g} % in the academy's assessment {achievement.assessment_id}."
     identity, identity_type = (credential.email, "emailAddress") if credential.email else (credential.employee_id, "sourcedId")
     document = {
         "@context": CONTEXT,
@@ -75,7 +78,8 @@ def build_credential(credential: Credential, achievement: Achievement, issuer: I
                 "achievementType": "Competency",
                 "name": achievement.name,
                 "description": achievement.description,
-                "criteria": {"narrative": f"Score at least {achievement.min_score:g} % in the academy's assessment {achievement.assessment_id}."},
+                "criteria": {"narrative": achievement.criteria_narrative or score_rule},
+                "image": {"id": f"{issuer.url}{achievement.image_path}", "type": "Image", "caption": achievement.name},
                 "resultDescription": [
                     {
                         "id": result_description,
@@ -104,9 +108,23 @@ def build_credential(credential: Credential, achievement: Achievement, issuer: I
         },
         "credentialSchema": [{"id": SCHEMA, "type": "1EdTechJsonSchemaValidator2019"}],
     }
+    if achievement.skills:
+        document["credentialSubject"]["achievement"]["alignment"] = [alignment(skill) for skill in achievement.skills]
     if credential.valid_until is not None:
         document["validUntil"] = timestamp(credential.valid_until)
     return document
+
+
+def alignment(skill: dict) -> dict:
+    """An OB 3.0 Alignment to a skill of a public framework (extension target types, as the schema allows)."""
+    return {
+        "type": ["Alignment"],
+        "targetName": skill["name"],
+        "targetUrl": skill["url"],
+        "targetCode": skill["code"],
+        "targetFramework": skill["framework"],
+        "targetType": ALIGNMENT_TARGET_TYPES.get(skill["framework"], "ext:Skill"),
+    }
 
 
 def sign_credential(document: dict, keys: SigningKeys) -> str:

@@ -3,10 +3,13 @@
 No authentication here, by design; no private key ever leaves `signing.py`.
 """
 
+import base64
 import json
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
+from services.issuer.baking import badge_png, bake_png, bake_svg
+from services.issuer import catalog
 from services.issuer.models import Achievement, Credential
 from services.issuer.status_lists import status_list_credential
 from services.issuer.verification import report, verify
@@ -56,6 +59,17 @@ def status_list(number: int):
     return Response(_keys().sign(claims), mimetype="application/vc+jwt", headers={"Cache-Control": "max-age=300"})
 
 
+@bp.get("/achievements/<achievement_id>/v<int:version>/image")
+def achievement_image(achievement_id: str, version: int):
+    """The badge image of one version of an achievement: uploaded, or generated from its definition."""
+    with database().transaction() as session:
+        media_type, image = catalog.badge_image(session, achievement_id, version)
+    headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    if media_type == "image/svg+xml":  # opened directly, an SVG is a document: let it run and fetch nothing
+        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return Response(image, mimetype=media_type, headers=headers)
+
+
 def _credential(credential_id: str) -> Credential:
     with database().transaction() as session:
         credential = session.get(Credential, credential_id)
@@ -72,6 +86,42 @@ def credential_json(credential_id):
 @bp.get("/credentials/<credential_id>.jwt")
 def credential_jwt(credential_id):
     return Response(_credential(credential_id).jwt, mimetype="application/vc+jwt")
+
+
+def _badge_of(credential: Credential) -> tuple[str, bytes, Achievement]:
+    """The image of the achievement version the credential was issued under."""
+    with database().transaction() as session:
+        media_type, image = catalog.badge_image(session, credential.achievement_id, credential.achievement_version)
+        return media_type, image, session.get(Achievement, credential.achievement_id)
+
+
+@bp.get("/credentials/<credential_id>/badge.png")
+def baked_png(credential_id):
+    """The badge as a PNG with the signed credential baked in, to download and share."""
+    credential = _credential(credential_id)
+    media_type, image, achievement = _badge_of(credential)
+    png = image if media_type == "image/png" else badge_png(achievement.name, achievement.colour)
+    return Response(bake_png(png, credential.jwt), mimetype="image/png", headers=_download(f"{achievement.id}.png"))
+
+
+@bp.get("/credentials/<credential_id>/badge.svg")
+def baked_svg(credential_id):
+    """The badge as an SVG with the signed credential baked in."""
+    credential = _credential(credential_id)
+    media_type, image, achievement = _badge_of(credential)
+    if media_type == "image/svg+xml":
+        svg = image.decode()
+    else:  # an uploaded PNG, wrapped so the credential can travel in SVG too
+        svg = (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400"><image width="400" height="400" '
+            f'href="data:image/png;base64,{base64.b64encode(image).decode()}"/></svg>'
+        )
+    headers = _download(f"{achievement.id}.svg") | {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"}
+    return Response(bake_svg(svg, credential.jwt), mimetype="image/svg+xml", headers=headers)
+
+
+def _download(filename: str) -> dict:
+    return {"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"}
 
 
 @bp.get("/credentials/<credential_id>")

@@ -49,6 +49,15 @@ class AssessmentCompleted(EventData):
 # --- issuer.catalog --------------------------------------------------------------------
 
 
+class SkillAlignment(EventData):
+    """A skill of a public framework (ESCO, O*NET) that an achievement certifies."""
+
+    framework = _text(50)
+    url = _text(500)
+    code = _text(100)
+    name = _text(200)
+
+
 class CredentialDefined(EventData):
     """HR defined, edited or retired an internal credential (one version of an achievement).
 
@@ -64,6 +73,11 @@ class CredentialDefined(EventData):
     min_score = fields.Float(required=True, validate=validate.Range(min=0, max=100))
     validity_months = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
     retired = fields.Boolean(load_default=False)
+    # Added within v1 (older producers omit them): the catalog's level, skills and prerequisites.
+    level = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=5))
+    skills = fields.List(fields.Nested(SkillAlignment), load_default=list)
+    prerequisites = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list)
+    effort_hours = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
 
 
 # --- issuer.credentials ----------------------------------------------------------------

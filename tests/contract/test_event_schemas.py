@@ -53,6 +53,17 @@ EXAMPLES = {
         "min_score": 80.0,
         "validity_months": 24,
         "retired": False,
+        "level": 2,
+        "skills": [
+            {
+                "framework": "ESCO",
+                "url": "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d",
+                "code": "ccd0a1d9-afda-43d9-b901-96344886e14d",
+                "name": "SQL",
+            }
+        ],
+        "prerequisites": ["data-literacy"],
+        "effort_hours": 12.5,
     },
     "skillstack.issuer.credential.issued.v1": {
         "credential_id": "cred-5d1c",
@@ -117,7 +128,9 @@ def published(event_type: str):
 
 def schema_description(event_type: str) -> dict:
     """The OpenAPI 3.1 description of an event type's data schema."""
-    spec = APISpec(title="Skillstack events", version="1", openapi_version="3.1.0", plugins=[MarshmallowPlugin()])
+    # Nested schemas inline (no name resolver), so the snapshot holds their fields too.
+    plugin = MarshmallowPlugin(schema_name_resolver=lambda schema: None)
+    spec = APISpec(title="Skillstack events", version="1", openapi_version="3.1.0", plugins=[plugin])
     spec.components.schema(event_type, schema=CATALOG[event_type].schema)
     return spec.to_dict()["components"]["schemas"][event_type]
 
@@ -185,6 +198,15 @@ def test_data_breaking_its_schema_is_refused_naming_the_field(event_type, change
 
     assert field in refused.value.errors
     assert field in str(refused.value)
+
+
+def test_a_credential_defined_by_an_older_producer_still_decodes_with_the_added_fields_empty():
+    added = ("level", "skills", "prerequisites", "effort_hours")
+    older = {name: value for name, value in EXAMPLES["skillstack.issuer.credential.defined.v1"].items() if name not in added}
+
+    received = decode(new_event("skillstack.issuer.credential.defined.v1", older, source=SOURCE)[1])
+
+    assert received.data == older | {"level": None, "skills": [], "prerequisites": [], "effort_hours": None}
 
 
 def test_a_timestamp_without_a_timezone_is_refused():

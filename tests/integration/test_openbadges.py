@@ -141,3 +141,20 @@ def test_rotating_the_signing_key_keeps_old_credentials_verifiable(issuer, servi
     assert pyjwt.get_unverified_header(fresh["jwt"])["kid"] == new_key["kid"]
     assert len(rotated.test_client().get("/.well-known/jwks.json").get_json()["keys"]) == 2
     rotated.extensions["database"].dispose()
+
+
+def test_the_downloadable_badge_has_the_signed_credential_baked_in(issuer):
+    from services.issuer.baking import unbake_png, unbake_svg
+
+    credential = issue(issuer, at=datetime.now(UTC))
+
+    response = issuer.test_client().get(f"/credentials/{credential['id']}/badge.png")
+
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    baked = unbake_png(response.get_data())
+    assert baked == credential["jwt"]
+    assert verify(issuer, baked)["valid"] is True
+
+    svg = issuer.test_client().get(f"/credentials/{credential['id']}/badge.svg")
+    assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
+    assert unbake_svg(svg.get_data(as_text=True)) == credential["jwt"]
