@@ -18,7 +18,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["issuer_profile"] = IssuerProfile(did_web(url), url, app.config["PROFILE_NAME"], app.config["PROFILE_EMAIL"])
     from services.issuer.api import bp
     from services.issuer.public import bp as public
+    from services.issuer.xapi import bp as xapi
 
     register_api(app, api, bp)
+    register_api(app, api, xapi)
     app.register_blueprint(public)
     return app

@@ -1,5 +1,6 @@
 """The authorization matrix's world: one caller per role, and fresh objects of the employee's per cell."""
 
+import uuid
 from datetime import UTC, datetime
 
 from flask import Flask
@@ -18,7 +19,7 @@ CLOCK = datetime(2027, 5, 4, 9, tzinfo=UTC)
 
 def is_browser_route(rule: str) -> bool:
     """Pages and sign-in routes take a session cookie; the API and the probes take bearer tokens."""
-    return not rule.startswith(("/api/", "/healthz", "/readyz", "/verify", "/.well-known/", "/status/", "/credentials/"))
+    return not rule.startswith(("/api/", "/healthz", "/readyz", "/verify", "/.well-known/", "/status/", "/credentials/", "/achievements/"))
 
 
 class World:
@@ -109,6 +110,13 @@ def completion() -> dict:
             "assessment_id": unique("sql-101"), "score": 86, "completed_at": "2027-05-04T09:00:00+00:00"}
 
 
+def xapi_statement() -> dict:
+    """A valid xAPI statement: an employee passed an assessment in the LMS."""
+    return {"id": str(uuid.uuid4()), "actor": {"account": {"homePage": "https://hr.example.com", "name": unique("emp")}},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/passed"}, "object": {"id": f"https://lms.example.com/{unique('sql-101')}"},
+            "result": {"score": {"scaled": 0.86}}, "timestamp": "2027-05-04T09:00:00+00:00"}
+
+
 # How to call each endpoint with valid input: a function of the cell's world giving the path and
 # the body; `marker` is the employee's object a filtered listing may or may not show. Endpoints
 # without variables or bodies need no entry: they are called at their rule.
@@ -117,7 +125,21 @@ REQUESTS = {
         "id": unique("python"), "name": "Python", "description": "Idiomatic Python.", "assessment_id": unique("py-101"),
         "min_score": 75}},
     ("issuer", "GET", "/api/achievements/<achievement_id>"): lambda w: {"path": f"/api/achievements/{w.achievement()['id']}"},
+    ("issuer", "PUT", "/api/achievements/<achievement_id>"): lambda w: {
+        "path": f"/api/achievements/{w.achievement()['id']}", "json": {
+            "name": "SQL Foundations", "description": "Joins, window functions and CTEs.", "assessment_id": unique("sql-101"),
+            "min_score": 85, "level": 2}},
+    ("issuer", "POST", "/api/achievements/<achievement_id>/retire"): lambda w: {
+        "path": f"/api/achievements/{w.achievement()['id']}/retire"},
+    ("issuer", "PUT", "/api/achievements/<achievement_id>/image"): lambda w: {
+        "path": f"/api/achievements/{w.achievement()['id']}/image", "content_type": "image/svg+xml",
+        "data": b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><circle cx="4" cy="4" r="4"/></svg>'},
+    ("issuer", "GET", "/api/achievements/<achievement_id>/versions"): lambda w: {
+        "path": f"/api/achievements/{w.achievement()['id']}/versions"},
+    ("issuer", "GET", "/achievements/<achievement_id>/v<int:version>/image"): lambda w: {
+        "path": f"/achievements/{w.achievement()['id']}/v1/image"},
     ("issuer", "POST", "/api/completions"): lambda w: {"json": completion()},
+    ("issuer", "POST", "/api/xapi/statements"): lambda w: {"json": xapi_statement()},
     ("issuer", "GET", "/api/credentials"): lambda w: {"query_string": {"employee_id": w.team.employee}, "marker": w.credential()},
     ("issuer", "GET", "/api/credentials/<credential_id>"): lambda w: {"path": f"/api/credentials/{w.credential()}"},
     ("issuer", "POST", "/api/credentials/<credential_id>/revoke"): lambda w: {
@@ -128,6 +150,8 @@ REQUESTS = {
     ("issuer", "GET", "/credentials/<credential_id>"): lambda w: {"path": f"/credentials/{w.credential()}"},
     ("issuer", "GET", "/credentials/<credential_id>.json"): lambda w: {"path": f"/credentials/{w.credential()}.json"},
     ("issuer", "GET", "/credentials/<credential_id>.jwt"): lambda w: {"path": f"/credentials/{w.credential()}.jwt"},
+    ("issuer", "GET", "/credentials/<credential_id>/badge.png"): lambda w: {"path": f"/credentials/{w.credential()}/badge.png"},
+    ("issuer", "GET", "/credentials/<credential_id>/badge.svg"): lambda w: {"path": f"/credentials/{w.credential()}/badge.svg"},
     ("issuer", "POST", "/verify"): lambda w: {"json": {"credential": credential_row(w)["jwt"]}},
     ("pathways", "POST", "/api/pathways"): lambda w: {"json": {
         "id": unique("analyst"), "name": "Analyst", "levels": [{"name": "Junior", "credentials": w.team.level_one}]}},
