@@ -17,7 +17,7 @@ def alembic_config(migrations_dir: Path, database_url: str) -> Config:
     return config
 
 
-def upgrade(migrations_dir: Path, database_url: str, revision: str = "head") -> None:
+def upgrade(migrations_dir: Path, database_url: str, revision: str = "heads") -> None:
     """Bring a service's database schema up to date."""
     command.upgrade(alembic_config(migrations_dir, database_url), revision)
 
