@@ -83,60 +83,55 @@ class CredentialDefined(EventData):
 # --- issuer.credentials ----------------------------------------------------------------
 
 
-class CredentialIssued(EventData):
+class CredentialEvent(EventData):
+    """Base of the events about one issued credential: which, whose, of what."""
+
+    credential_id = _id()
+    employee_id = _id()
+    achievement_id = _id()
+    achievement_name = _text(200)
+
+
+class CredentialIssued(CredentialEvent):
     """A credential was issued to an employee.
 
     Key: employee_id. Producer: issuer. `source_event_id` is the completion that caused it.
     """
 
-    credential_id = _id()
-    employee_id = _id()
-    achievement_id = _id()
     achievement_version = fields.Integer(required=True, validate=validate.Range(min=1))
-    achievement_name = _text(200)
     issued_at = fields.AwareDateTime(required=True)
     valid_until = fields.AwareDateTime(load_default=None, allow_none=True)
     source_event_id = _id()
 
 
-class CredentialRevoked(EventData):
+class CredentialRevoked(CredentialEvent):
     """HR revoked an issued credential.
 
     Key: employee_id. Producer: issuer.
     """
 
-    credential_id = _id()
-    employee_id = _id()
-    achievement_id = _id()
-    achievement_name = _text(200)
     revoked_at = fields.AwareDateTime(required=True)
     reason = _text(2000)
 
 
-class CredentialExpiring(EventData):
+class CredentialValidityEvent(CredentialEvent):
+    """Base of the events about a credential's validity period ending."""
+
+    valid_until = fields.AwareDateTime(required=True)
+
+
+class CredentialExpiring(CredentialValidityEvent):
     """A credential will expire soon (sent once, a configurable number of days before).
 
     Key: employee_id. Producer: issuer.
     """
 
-    credential_id = _id()
-    employee_id = _id()
-    achievement_id = _id()
-    achievement_name = _text(200)
-    valid_until = fields.AwareDateTime(required=True)
 
-
-class CredentialExpired(EventData):
+class CredentialExpired(CredentialValidityEvent):
     """A credential reached its `validUntil` date.
 
     Key: employee_id. Producer: issuer.
     """
-
-    credential_id = _id()
-    employee_id = _id()
-    achievement_id = _id()
-    achievement_name = _text(200)
-    valid_until = fields.AwareDateTime(required=True)
 
 
 # --- pathways.advancements -------------------------------------------------------------
