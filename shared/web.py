@@ -1,4 +1,5 @@
-"""The web base every service is built on: app factory, problem+json errors, health."""
+"""The web base every service is built on: app factory, errors (problem+json for APIs, the layout
+for pages), health, CSRF and sign-in."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -130,7 +131,6 @@ def create_service_app(
     app.config.setdefault("API_TITLE", f"Skillstack {config_class.SERVICE_NAME}")
     app.extensions["database"] = Database(app.config["DATABASE_URL"])
     app.extensions["clock"] = lambda: datetime.now(UTC)
-    app.extensions["migrations"] = migrations
     api = ProblemApi(
         app,
         spec_kwargs={
