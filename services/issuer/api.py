@@ -3,12 +3,14 @@
 from flask import current_app, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from services.issuer import badge_uploads, catalog, intake, issuance, revocation, wallet
+from services.issuer import assessor_results, badge_uploads, catalog, intake, issuance, revocation, wallet
 from services.issuer.schemas import (
     AchievementDefinition,
     AchievementInput,
     AchievementOutput,
     AchievementVersionOutput,
+    AssessorResultAccepted,
+    AssessorResultInput,
     CompletionAccepted,
     CompletionInput,
     CredentialOutput,
@@ -17,7 +19,7 @@ from services.issuer.schemas import (
     SharingInput,
     WalletEntryOutput,
 )
-from shared.auth import COMPLETIONS_SCOPE, HR_ADMIN, current_principal, require
+from shared.auth import ASSESSOR, COMPLETIONS_SCOPE, HR_ADMIN, current_principal, require
 from shared.errors import Forbidden
 from shared.web import ApiBlueprint, database, now
 
@@ -114,6 +116,19 @@ def post_completion(completion):
     with database().transaction() as session:
         attempt, new = intake.record_completion(session, completion, now=now(), source=_source())
         return {"attempt_id": attempt.attempt_id, "event_id": attempt.event_id, "status": "accepted" if new else "duplicate"}
+
+
+@bp.post("/assessor-results")
+@require(role=ASSESSOR)
+@bp.arguments(AssessorResultInput)
+@bp.response(202, AssessorResultAccepted)
+def post_assessor_result(result):
+    """Record a project, portfolio or practical result (assessors, never their own); issuance follows asynchronously."""
+    with database().transaction() as session:
+        attempt = assessor_results.record_result(
+            session, result, assessor_id=current_principal().subject, now=now(), source=_source()
+        )
+        return {"attempt_id": attempt.attempt_id, "event_id": attempt.event_id}
 
 
 @bp.get("/credentials")

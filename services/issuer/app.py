@@ -17,10 +17,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["signing_keys"] = SigningKeys(app.config["SIGNING_KEYS"])
     app.extensions["issuer_profile"] = IssuerProfile(did_web(url), url, app.config["PROFILE_NAME"], app.config["PROFILE_EMAIL"])
     from services.issuer.api import bp
+    from services.issuer.bulk_api import bp as bulk_api
     from services.issuer.public import bp as public
+    from services.issuer.views import bp as pages
     from services.issuer.xapi import bp as xapi
 
     register_api(app, api, bp)
     register_api(app, api, xapi)
+    register_api(app, api, bulk_api)
     app.register_blueprint(public)
+    app.register_blueprint(pages)
     return app

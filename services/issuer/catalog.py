@@ -22,11 +22,13 @@ DEFAULT_COLOUR = "#1f5f8b"
 DEFINITION_FIELDS = (
     "name", "description", "category", "assessment_id", "min_score", "validity_months", "criteria_narrative",
     "skills", "level", "issuing_unit", "prerequisites", "effort_hours", "colour",
+    "threshold", "rubric_levels", "min_rubric_level", "assessor_reviewed",
 )
 # What credential.defined carries: the rule and what pathways and people need to know of it.
 CREDENTIAL_DEFINED_FIELDS = (
     "name", "description", "category", "assessment_id", "min_score", "validity_months",
     "level", "skills", "prerequisites", "effort_hours",
+    "threshold", "rubric_levels", "min_rubric_level", "assessor_reviewed",
 )
 
 

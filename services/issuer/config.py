@@ -15,3 +15,9 @@ class Config(BaseConfig):
     EXPIRY_NOTICE_DAYS = 30
     EXPIRY_CHECK_SECONDS = 60
     EXPIRY_BATCH_SIZE = 100
+    # Bulk issuance: an uploaded CSV of awards may be this large; the worker looks for started jobs
+    # every BULK_ISSUANCE_CHECK_SECONDS and issues BULK_ISSUANCE_BATCH_SIZE rows per transaction.
+    BULK_ISSUANCE_MAX_BYTES = 32 * 1024 * 1024
+    BULK_ISSUANCE_MAX_ROWS = 200_000
+    BULK_ISSUANCE_CHECK_SECONDS = 5
+    BULK_ISSUANCE_BATCH_SIZE = 200

@@ -2,6 +2,7 @@
 
 import calendar
 import json
+import logging
 import secrets
 import uuid
 from collections.abc import Callable
@@ -10,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from services.issuer.models import Achievement, Credential
+from services.issuer import rules
+from services.issuer.models import Achievement, Credential, WithheldIssuance
 from services.issuer.openbadges import IssuerProfile, build_credential, sign_credential
 from services.issuer.signing import SigningKeys
 from services.issuer.status_lists import allocate_entry
@@ -18,6 +20,7 @@ from shared.bus.outbox import publish
 from shared.errors import NotFound
 
 CREDENTIAL_ISSUED = "skillstack.issuer.credential.issued.v1"
+log = logging.getLogger(__name__)
 
 
 def add_months(moment: datetime, months: int) -> datetime:
@@ -58,16 +61,16 @@ def issue_for_completion(
 
     An attempt never issues the same achievement twice, and an employee who still holds a
     valid credential is not issued a second one; after expiry, passing again re-issues it.
+    An achievement whose prerequisites the employee does not validly hold is withheld, and
+    the attempt, achievement and missing prerequisites are recorded in `withheld_issuances`.
     """
-    achievements = session.scalars(
+    candidates = session.scalars(
         select(Achievement).where(
-            Achievement.assessment_id == completion["assessment_id"],
-            Achievement.retired.is_(False),
-            Achievement.min_score <= completion["score"],
+            Achievement.assessment_id == completion["assessment_id"], Achievement.retired.is_(False)
         ).order_by(Achievement.id)
     )
     issued = []
-    for achievement in achievements:
+    for achievement in _prerequisites_first([found for found in candidates if rules.meets(found, completion)]):
         already = session.scalar(
             select(Credential.id).where(
                 Credential.attempt_id == completion["attempt_id"], Credential.achievement_id == achievement.id
@@ -75,42 +78,107 @@ def issue_for_completion(
         )
         if already or holds_valid(session, completion["employee_id"], achievement.id, now):
             continue
-        credential = Credential(
-            id=new_id(),
-            employee_id=completion["employee_id"],
-            email=completion.get("email"),
-            achievement_id=achievement.id,
-            achievement_version=achievement.version,
-            attempt_id=completion["attempt_id"],
-            score=completion["score"],
-            issued_at=now,
-            valid_until=add_months(now, achievement.validity_months) if achievement.validity_months else None,
-            source_event_id=source_event_id,
-            recipient_salt=secrets.token_hex(16),
-        )
-        credential.status_list, credential.status_index = allocate_entry(session)
-        document = build_credential(credential, achievement, issuer, completed_at=completion["completed_at"])
-        credential.document, credential.jwt = json.dumps(document), sign_credential(document, keys)
-        session.add(credential)
-        session.flush()
-        publish(
-            session,
-            CREDENTIAL_ISSUED,
-            {
-                "credential_id": credential.id,
-                "employee_id": credential.employee_id,
-                "achievement_id": achievement.id,
-                "achievement_version": achievement.version,
-                "achievement_name": achievement.name,
-                "issued_at": credential.issued_at,
-                "valid_until": credential.valid_until,
-                "source_event_id": source_event_id,
-            },
-            source=source,
-            now=lambda: now,
+        missing = [needed for needed in achievement.prerequisites if not holds_valid(session, completion["employee_id"], needed, now)]
+        if missing:
+            _withhold(session, achievement, completion, missing, source_event_id=source_event_id, now=now)
+            continue
+        credential = issue_credential(
+            session, achievement, employee_id=completion["employee_id"], email=completion.get("email"),
+            attempt_id=completion["attempt_id"], score=completion.get("score"), completed_at=completion["completed_at"],
+            source_event_id=source_event_id, now=now, source=source, issuer=issuer, keys=keys, new_id=new_id,
+            outcome=completion,
         )
         issued.append(credential)
     return issued
+
+
+def _prerequisites_first(achievements: list[Achievement]) -> list[Achievement]:
+    """Order achievements met by one attempt so that one another requires is issued before it."""
+    by_id = {achievement.id: achievement for achievement in achievements}
+
+    def depth(achievement: Achievement) -> int:  # the catalog refuses cycles
+        return 1 + max((depth(by_id[needed]) for needed in achievement.prerequisites if needed in by_id), default=0)
+
+    return sorted(achievements, key=depth)
+
+
+def _withhold(session: Session, achievement: Achievement, completion: dict, missing: list[str], *, source_event_id: str, now: datetime) -> None:
+    """Record, once per attempt and achievement, that missing prerequisites withheld a credential."""
+    log.warning(
+        "not issuing %s to %s for attempt %s: missing prerequisites %s",
+        achievement.id, completion["employee_id"], completion["attempt_id"], ", ".join(missing),
+    )
+    if session.get(WithheldIssuance, (completion["attempt_id"], achievement.id)) is None:
+        session.add(WithheldIssuance(
+            attempt_id=completion["attempt_id"], achievement_id=achievement.id, achievement_version=achievement.version,
+            employee_id=completion["employee_id"], missing_prerequisites=missing, source_event_id=source_event_id, recorded_at=now,
+        ))
+        session.flush()
+
+
+def withheld_for(session: Session, employee_id: str) -> list[WithheldIssuance]:
+    """The credentials withheld from an employee for missing prerequisites, oldest first."""
+    return list(
+        session.scalars(
+            select(WithheldIssuance).where(WithheldIssuance.employee_id == employee_id).order_by(WithheldIssuance.recorded_at)
+        )
+    )
+
+
+def issue_credential(
+    session: Session,
+    achievement: Achievement,
+    *,
+    employee_id: str,
+    email: str | None,
+    attempt_id: str,
+    score: float | None,
+    completed_at: datetime,
+    source_event_id: str,
+    now: datetime,
+    source: str,
+    issuer: IssuerProfile,
+    keys: SigningKeys,
+    evidence: list[dict] | None = None,
+    outcome: dict | None = None,
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+) -> Credential:
+    """Create, sign and announce one credential of an achievement; the caller has checked it is due."""
+    credential = Credential(
+        id=new_id(),
+        employee_id=employee_id,
+        email=email,
+        achievement_id=achievement.id,
+        achievement_version=achievement.version,
+        attempt_id=attempt_id,
+        score=score,
+        issued_at=now,
+        valid_until=add_months(now, achievement.validity_months) if achievement.validity_months else None,
+        source_event_id=source_event_id,
+        recipient_salt=secrets.token_hex(16),
+    )
+    credential.status_list, credential.status_index = allocate_entry(session)
+    document = build_credential(credential, achievement, issuer, completed_at=completed_at, evidence=evidence, outcome=outcome)
+    credential.document, credential.jwt = json.dumps(document), sign_credential(document, keys)
+    session.add(credential)
+    session.flush()
+    publish(
+        session,
+        CREDENTIAL_ISSUED,
+        {
+            "credential_id": credential.id,
+            "employee_id": credential.employee_id,
+            "achievement_id": achievement.id,
+            "achievement_version": achievement.version,
+            "achievement_name": achievement.name,
+            "issued_at": credential.issued_at,
+            "valid_until": credential.valid_until,
+            "source_event_id": source_event_id,
+        },
+        source=source,
+        now=lambda: now,
+    )
+    return credential
 
 
 def credentials_of(session: Session, employee_id: str) -> list[Credential]:

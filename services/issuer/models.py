@@ -1,8 +1,8 @@
 """The issuer's tables: achievements (credential definitions) and their versions, assessment attempts, credentials."""
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UtcDateTime
@@ -23,7 +23,12 @@ class Achievement(Base):
     description: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(20), default="technical")
     assessment_id: Mapped[str] = mapped_column(String(200), index=True)
-    min_score: Mapped[float] = mapped_column(Float)
+    # The issuance rule: see services.issuer.rules. min_score is for `percent` rules only.
+    threshold: Mapped[str] = mapped_column(String(20), default="percent")  # percent, pass_fail, rubric
+    min_score: Mapped[float | None] = mapped_column(Float)
+    rubric_levels: Mapped[list] = mapped_column(JSON, default=list)  # level names, lowest first
+    min_rubric_level: Mapped[str | None] = mapped_column(String(100))
+    assessor_reviewed: Mapped[bool] = mapped_column(default=False)  # results come from assessors, not the LMS
     validity_months: Mapped[int | None] = mapped_column(Integer)
     criteria_narrative: Mapped[str | None] = mapped_column(Text)
     skills: Mapped[list] = mapped_column(JSON, default=list)  # [{framework, url, code, name}]
@@ -53,7 +58,11 @@ class AchievementVersion(Base):
     description: Mapped[str] = mapped_column(Text)
     category: Mapped[str] = mapped_column(String(20))
     assessment_id: Mapped[str] = mapped_column(String(200))
-    min_score: Mapped[float] = mapped_column(Float)
+    threshold: Mapped[str] = mapped_column(String(20), default="percent")
+    min_score: Mapped[float | None] = mapped_column(Float)
+    rubric_levels: Mapped[list] = mapped_column(JSON, default=list)
+    min_rubric_level: Mapped[str | None] = mapped_column(String(100))
+    assessor_reviewed: Mapped[bool] = mapped_column(default=False)
     validity_months: Mapped[int | None] = mapped_column(Integer)
     criteria_narrative: Mapped[str | None] = mapped_column(Text)
     skills: Mapped[list] = mapped_column(JSON, default=list)
@@ -76,10 +85,14 @@ class AssessmentAttempt(Base):
     employee_id: Mapped[str] = mapped_column(String(200), index=True)
     email: Mapped[str | None] = mapped_column(String(320))
     assessment_id: Mapped[str] = mapped_column(String(200))
-    score: Mapped[float] = mapped_column(Float)
+    score: Mapped[float | None] = mapped_column(Float)  # None: a pass/fail or rubric result
     completed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
     event_id: Mapped[str] = mapped_column(String(64))
+    passed: Mapped[bool | None] = mapped_column()
+    rubric_level: Mapped[str | None] = mapped_column(String(100))
+    evidence: Mapped[list] = mapped_column(JSON, default=list)  # [{url, name}]
+    assessor_id: Mapped[str | None] = mapped_column(String(200))  # who reviewed it; None from the LMS
 
 
 class Credential(Base):
@@ -99,7 +112,7 @@ class Credential(Base):
     achievement_id: Mapped[str] = mapped_column(ForeignKey("achievements.id"))
     achievement_version: Mapped[int] = mapped_column(Integer)
     attempt_id: Mapped[str] = mapped_column(String(200))
-    score: Mapped[float] = mapped_column(Float)
+    score: Mapped[float | None] = mapped_column(Float)  # None: awarded without a scored assessment (bulk issuance)
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     source_event_id: Mapped[str] = mapped_column(String(64))
@@ -115,3 +128,58 @@ class Credential(Base):
     public: Mapped[bool] = mapped_column(default=False)  # shared by its holder
     expiring_announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     expired_announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class BulkIssuance(Base):
+    """A CSV of awards HR uploaded: validated row by row, then issued in the background once HR starts it."""
+
+    __tablename__ = "bulk_issuances"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # validating, ready, rejected, issuing, done
+    total_rows: Mapped[int] = mapped_column(Integer, default=0)
+    valid_rows: Mapped[int] = mapped_column(Integer, default=0)
+    invalid_rows: Mapped[int] = mapped_column(Integer, default=0)
+    warned_rows: Mapped[int] = mapped_column(Integer, default=0)
+    issued: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    problem_count: Mapped[int] = mapped_column(Integer, default=0)  # errors and warnings, over all rows
+    started_by: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class BulkIssuanceRow(Base):
+    """One row of a bulk issuance file as uploaded (values cut to their column), its problems and outcome."""
+
+    __tablename__ = "bulk_issuance_rows"
+    __table_args__ = (Index("ix_bulk_issuance_rows_outcome", "bulk_issuance_id", "outcome", "row_number"),)
+
+    bulk_issuance_id: Mapped[str] = mapped_column(ForeignKey("bulk_issuances.id"), primary_key=True)
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True)  # the line a spreadsheet shows
+    employee_id: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    achievement_id: Mapped[str] = mapped_column(String(200))
+    evidence_url: Mapped[str | None] = mapped_column(String(2000))
+    demonstrated_on: Mapped[date | None] = mapped_column(Date)  # None when the date column is invalid
+    # [{column, message, severity}]: an error makes the row invalid; a warning does not.
+    problems: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
+    valid: Mapped[bool] = mapped_column(default=True)
+    outcome: Mapped[str] = mapped_column(String(20))  # pending, invalid, issued, skipped
+    credential_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class WithheldIssuance(Base):
+    """An achievement a completion met the rule of, not issued because prerequisites were not held."""
+
+    __tablename__ = "withheld_issuances"
+
+    attempt_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    achievement_id: Mapped[str] = mapped_column(ForeignKey("achievements.id"), primary_key=True)
+    achievement_version: Mapped[int] = mapped_column(Integer)
+    employee_id: Mapped[str] = mapped_column(String(200), index=True)
+    missing_prerequisites: Mapped[list] = mapped_column(JSON)  # achievement ids not validly held
+    source_event_id: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.issuer.models import Achievement, Credential
+from services.issuer.rules import PASS_FAIL, RUBRIC, describe, outcome_text
 from services.issuer.signing import SigningKeys
 
 CONTEXT = ["https://www.w3.org/ns/credentials/v2", "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"]
@@ -48,11 +49,19 @@ def identity_hash(identity: str, salt: str) -> str:
     return "sha256$" + hashlib.sha256((identity + salt).encode()).hexdigest()
 
 
-def build_credential(credential: Credential, achievement: Achievement, issuer: IssuerProfile, *, completed_at: datetime) -> dict:
-    """The unsigned OpenBadgeCredential document."""
+def build_credential(
+    credential: Credential, achievement: Achievement, issuer: IssuerProfile, *, completed_at: datetime, evidence: list[dict] | None = None,
+    outcome: dict | None = None,
+) -> dict:
+    """The unsigned OpenBadgeCredential document; `evidence` replaces the assessment attempt's (a manual award).
+
+    `outcome` is the result it was issued for (an assessment.completed event's data: passed,
+    rubric_level, an assessor's evidence links); without it, the credential's score.
+    """
+    outcome = outcome or {"score": credential.score}
     achievement_url = f"{issuer.url}/achievements/{achievement.id}/v{achievement.version}"
-    result_description = f"{achievement_url}#score"
-    score_rule = f"Score at least {achievement.min_score:g} % in the academy's assessment {achievement.assessment_id}."
+    result_description = f"{achievement_url}#score" if achievement.threshold not in (PASS_FAIL, RUBRIC) else f"{achievement_url}#result"
+    score_rule = describe(achievement)
     identity, identity_type = (credential.email, "emailAddress") if credential.email else (credential.employee_id, "sourcedId")
     document = {
         "@context": CONTEXT,
@@ -80,25 +89,10 @@ def build_credential(credential: Credential, achievement: Achievement, issuer: I
                 "description": achievement.description,
                 "criteria": {"narrative": achievement.criteria_narrative or score_rule},
                 "image": {"id": f"{issuer.url}{achievement.image_path}", "type": "Image", "caption": achievement.name},
-                "resultDescription": [
-                    {
-                        "id": result_description,
-                        "type": ["ResultDescription"],
-                        "name": "Assessment score",
-                        "resultType": "Percent",
-                        "requiredValue": f"{achievement.min_score:g}",
-                    }
-                ],
+                "resultDescription": [describe_result(achievement, result_description)],
             },
-            "result": [{"type": ["Result"], "resultDescription": result_description, "value": f"{credential.score:g}"}],
         },
-        "evidence": [
-            {
-                "type": ["Evidence"],
-                "name": f"Assessment {achievement.assessment_id}",
-                "narrative": f"Attempt {credential.attempt_id}, completed {timestamp(completed_at)}, scored {credential.score:g} %.",
-            }
-        ],
+        "evidence": evidence if evidence is not None else assessment_evidence(achievement, credential, completed_at, outcome),
         "credentialStatus": {
             "id": f"{issuer.status_list_url(credential.status_list)}#{credential.status_index}",
             "type": "BitstringStatusListEntry",
@@ -108,11 +102,65 @@ def build_credential(credential: Credential, achievement: Achievement, issuer: I
         },
         "credentialSchema": [{"id": SCHEMA, "type": "1EdTechJsonSchemaValidator2019"}],
     }
+    if result := result_of(achievement, result_description, outcome):  # a manual award has none to state
+        document["credentialSubject"]["result"] = [result]
     if achievement.skills:
         document["credentialSubject"]["achievement"]["alignment"] = [alignment(skill) for skill in achievement.skills]
     if credential.valid_until is not None:
         document["validUntil"] = timestamp(credential.valid_until)
     return document
+
+
+def describe_result(achievement: Achievement, description_id: str) -> dict:
+    """The ResultDescription of the achievement's rule: a percent, a pass, or a level of its rubric."""
+    described = {"id": description_id, "type": ["ResultDescription"]}
+    if achievement.threshold == PASS_FAIL:
+        return described | {"name": "Assessment outcome", "resultType": "Status", "requiredValue": "Passed"}
+    if achievement.threshold == RUBRIC:
+        levels = [
+            {"id": _level_id(description_id, index), "type": ["RubricCriterionLevel"], "name": level}
+            for index, level in enumerate(achievement.rubric_levels)
+        ]
+        required = _level_id(description_id, achievement.rubric_levels.index(achievement.min_rubric_level))
+        return described | {"name": "Rubric level", "resultType": "RubricCriterionLevel", "rubricCriterionLevel": levels, "requiredLevel": required}
+    return described | {"name": "Assessment score", "resultType": "Percent", "requiredValue": f"{achievement.min_score:g}"}
+
+
+def result_of(achievement: Achievement, description_id: str, outcome: dict) -> dict | None:
+    """The Result the recipient reached under the rule; None when the outcome states none."""
+    result = {"type": ["Result"], "resultDescription": description_id}
+    if achievement.threshold == PASS_FAIL and outcome.get("passed") is not None:
+        return result | {"status": "Completed", "value": "Passed" if outcome["passed"] else "Failed"}
+    if achievement.threshold == RUBRIC and outcome.get("rubric_level") in achievement.rubric_levels:
+        return result | {"achievedLevel": _level_id(description_id, achievement.rubric_levels.index(outcome["rubric_level"]))}
+    if achievement.threshold not in (PASS_FAIL, RUBRIC) and outcome.get("score") is not None:
+        return result | {"value": f"{outcome['score']:g}"}
+    return None
+
+
+def _level_id(description_id: str, index: int) -> str:
+    return f"{description_id}-level-{index + 1}"
+
+
+def assessment_evidence(achievement: Achievement, credential: Credential, completed_at: datetime, outcome: dict) -> list[dict]:
+    """The attempt as evidence, and each link an assessor reviewed, with who reviewed it."""
+    reviewer = f" Reviewed by assessor {outcome['assessor_id']}." if outcome.get("assessor_id") else ""
+    attempt = {
+        "type": ["Evidence"],
+        "name": f"Assessment {achievement.assessment_id}",
+        "narrative": f"Attempt {credential.attempt_id}, completed {timestamp(completed_at)}, {outcome_text(outcome)}.{reviewer}",
+    }
+    links = [
+        {
+            "id": link["url"],
+            "type": ["Evidence"],
+            "name": link["name"],
+            "narrative": f"Reviewed by assessor {outcome.get('assessor_id')} for assessment {achievement.assessment_id} "
+            f"on {completed_at.date().isoformat()}: {outcome_text(outcome)}.",
+        }
+        for link in outcome.get("evidence") or ()
+    ]
+    return [attempt, *links]
 
 
 def alignment(skill: dict) -> dict:

@@ -1,8 +1,9 @@
 """Request and response bodies of the issuer's API."""
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.issuer.catalog import DEFAULT_COLOUR, LEVELS, SKILL_FRAMEWORKS
+from services.issuer.rules import PERCENT, RUBRIC, THRESHOLDS
 
 SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$", error="use 2-64 lowercase letters, digits and dashes")
 
@@ -35,6 +36,11 @@ def _distinct(values: list) -> None:
         raise ValidationError("list each credential once")
 
 
+def _distinct_levels(values: list) -> None:
+    if len({value.strip().lower() for value in values}) != len(values):
+        raise ValidationError("list each level once")
+
+
 class AchievementDefinition(Schema):
     """What HR states about a credential; an edit sends all of it again."""
 
@@ -42,7 +48,25 @@ class AchievementDefinition(Schema):
     description = fields.String(required=True, validate=validate.Length(min=1, max=5000))
     category = fields.String(load_default="technical", validate=validate.OneOf(["technical", "soft"]))
     assessment_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    min_score = fields.Float(required=True, validate=validate.Range(min=0, max=100))
+    threshold = fields.String(
+        load_default=PERCENT, validate=validate.OneOf(THRESHOLDS),
+        metadata={"description": "percent (min_score), pass_fail (the attempt is passed) or rubric (min_rubric_level)"},
+    )
+    min_score = fields.Float(
+        load_default=None, allow_none=True, validate=validate.Range(min=0, max=100),
+        metadata={"description": "Percent; required by a percent threshold, and only there"},
+    )
+    rubric_levels = fields.List(
+        fields.String(validate=validate.Length(min=1, max=100)), load_default=list,
+        validate=[validate.Length(max=20), _distinct_levels],
+        metadata={"description": "A rubric threshold's level names, lowest first"},
+    )
+    min_rubric_level = fields.String(
+        load_default=None, allow_none=True, metadata={"description": "The lowest of rubric_levels that earns the credential"}
+    )
+    assessor_reviewed = fields.Boolean(
+        load_default=False, metadata={"description": "Results are recorded by assessors (projects, portfolios, practicals), not the LMS"}
+    )
     validity_months = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=600))
     criteria_narrative = fields.String(
         load_default=None, allow_none=True, validate=validate.Length(min=1, max=5000),
@@ -62,6 +86,31 @@ class AchievementDefinition(Schema):
         metadata={"description": "Background of the generated badge image"},
     )
 
+    @validates_schema
+    def check_rule(self, definition: dict, **kwargs) -> None:
+        """Each threshold kind needs its own fields, and takes no other kind's."""
+        errors: dict[str, list[str]] = {}
+        threshold = definition.get("threshold", PERCENT)
+        if threshold == PERCENT and definition.get("min_score") is None:
+            errors["min_score"] = ["required by a percent threshold"]
+        if threshold != PERCENT and definition.get("min_score") is not None:
+            errors["min_score"] = [f"only for a percent threshold, not {threshold}"]
+        levels, minimum = definition.get("rubric_levels") or [], definition.get("min_rubric_level")
+        if threshold == RUBRIC:
+            if len(levels) < 2:
+                errors["rubric_levels"] = ["a rubric threshold needs at least two levels, lowest first"]
+            if minimum is None:
+                errors["min_rubric_level"] = ["required by a rubric threshold"]
+            elif minimum not in levels:
+                errors["min_rubric_level"] = [f"must be one of rubric_levels, not {minimum!r}"]
+        else:
+            if levels:
+                errors["rubric_levels"] = [f"only for a rubric threshold, not {threshold}"]
+            if minimum is not None:
+                errors["min_rubric_level"] = [f"only for a rubric threshold, not {threshold}"]
+        if errors:
+            raise ValidationError(errors)
+
 
 class AchievementInput(AchievementDefinition):
     id = fields.String(validate=SLUG, metadata={"description": "Defaults to a slug of the name"})
@@ -74,7 +123,11 @@ class AchievementOutput(Schema):
     description = fields.String()
     category = fields.String()
     assessment_id = fields.String()
-    min_score = fields.Float()
+    threshold = fields.String()
+    min_score = fields.Float(allow_none=True)
+    rubric_levels = fields.List(fields.String())
+    min_rubric_level = fields.String(allow_none=True)
+    assessor_reviewed = fields.Boolean()
     validity_months = fields.Integer(allow_none=True)
     criteria_narrative = fields.String(allow_none=True)
     skills = fields.List(fields.Nested(Skill))
@@ -106,6 +159,39 @@ class CompletionInput(Schema):
     completed_at = fields.AwareDateTime(required=True)
 
 
+class EvidenceLink(Schema):
+    """A link to what an assessor reviewed: the project, portfolio or recording."""
+
+    url = fields.URL(
+        required=True, schemes={"https"}, validate=validate.Length(max=2000),
+        error_messages={"invalid": "use a full https:// link"},
+    )
+    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+
+
+class AssessorResultInput(Schema):
+    """An assessor's result of a project, portfolio or practical assessment; the attempt id is made for it."""
+
+    employee_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(load_default=None, allow_none=True)
+    assessment_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    score = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100),
+                         metadata={"description": "Percent, for a percent threshold"})
+    passed = fields.Boolean(load_default=None, allow_none=True, metadata={"description": "For a pass/fail threshold"})
+    rubric_level = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100),
+                                 metadata={"description": "For a rubric threshold: one of the achievement's levels"})
+    evidence = fields.List(
+        fields.Nested(EvidenceLink), required=True,
+        validate=validate.Length(min=1, max=10, error="give between {min} and {max} evidence links"),
+    )
+    completed_on = fields.Date(required=True, metadata={"description": "The day the assessment took place"})
+
+
+class AssessorResultAccepted(Schema):
+    attempt_id = fields.String()
+    event_id = fields.String()
+
+
 class CompletionAccepted(Schema):
     attempt_id = fields.String()
     event_id = fields.String()
@@ -118,7 +204,7 @@ class CredentialOutput(Schema):
     achievement_id = fields.String()
     achievement_version = fields.Integer()
     attempt_id = fields.String()
-    score = fields.Float()
+    score = fields.Float(allow_none=True)
     issued_at = fields.DateTime()
     valid_until = fields.DateTime(allow_none=True)
     source_event_id = fields.String()
@@ -144,3 +230,60 @@ class CredentialQuery(Schema):
 
 class RevocationInput(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class BulkIssuanceProblem(Schema):
+    column = fields.String(allow_none=True, metadata={"description": "None: the row as a whole"})
+    message = fields.String()
+    severity = fields.String(metadata={"description": "error: the row is not issued; warning: it is issued or skipped"})
+
+
+class BulkIssuanceRowReport(Schema):
+    row = fields.Integer(attribute="row_number", metadata={"description": "As a spreadsheet numbers it: the header is row 1"})
+    employee_id = fields.String()
+    credential = fields.String(attribute="achievement_id")
+    valid = fields.Boolean()
+    outcome = fields.String(metadata={"description": "invalid, pending, issued or skipped"})
+    problems = fields.List(fields.Nested(BulkIssuanceProblem))
+
+
+class BulkIssuanceOutput(Schema):
+    """A bulk issuance's state and progress: what a progress bar polls."""
+
+    id = fields.String()
+    status = fields.String(metadata={"description": "ready, rejected (no valid row), issuing or done"})
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    total_rows = fields.Integer()
+    valid_rows = fields.Integer()
+    invalid_rows = fields.Integer()
+    warned_rows = fields.Integer(metadata={"description": "Valid rows with a warning (e.g. already held: skipped)"})
+    problem_count = fields.Integer(metadata={"description": "Errors and warnings over all rows"})
+    issued = fields.Integer()
+    skipped = fields.Integer()
+    remaining = fields.Integer(metadata={"description": "Valid rows not yet issued or skipped"})
+    percent = fields.Float(metadata={"description": "Of the valid rows, settled so far"})
+    started_by = fields.String(allow_none=True)
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+
+
+class BulkIssuanceReport(BulkIssuanceOutput):
+    """The validation report of an upload."""
+
+    rows_with_problems = fields.Integer()
+    problems = fields.List(
+        fields.Nested(BulkIssuanceRowReport), metadata={"description": "The first rows with problems, in file order; all are in /problems"}
+    )
+
+
+class ProblemsQuery(Schema):
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class ProblemsPage(Schema):
+    total = fields.Integer(metadata={"description": "Rows with problems"})
+    offset = fields.Integer()
+    limit = fields.Integer()
+    rows = fields.List(fields.Nested(BulkIssuanceRowReport))

@@ -1,10 +1,11 @@
-"""The issuer worker: issues credentials from completions, announces expiries, and relays its outbox."""
+"""The issuer worker: issues credentials from completions and bulk issuances, announces expiries, and relays its outbox."""
 
 import sys
 
 from flask import Flask
 
 from services.issuer.app import create_app
+from services.issuer.bulk_issuer import BulkIssuer
 from services.issuer.expiry import ExpiryScheduler
 from services.issuer.handlers import TOPICS, build_handlers
 from shared.worker import serve
@@ -23,6 +24,20 @@ def expiry_scheduler(app: Flask) -> ExpiryScheduler:
     )
 
 
+def bulk_issuer(app: Flask) -> BulkIssuer:
+    """The loop issuing started bulk issuances, bound to this app's database, clock, profile, keys and settings."""
+    config = app.config
+    return BulkIssuer(
+        app.extensions["database"],
+        app.extensions["clock"],
+        source=config["EVENT_SOURCE"],
+        issuer=app.extensions["issuer_profile"],
+        keys=app.extensions["signing_keys"],
+        interval_seconds=float(config["BULK_ISSUANCE_CHECK_SECONDS"]),
+        batch_size=int(config["BULK_ISSUANCE_BATCH_SIZE"]),
+    )
+
+
 if __name__ == "__main__":
     sys.exit(
         serve(
@@ -34,6 +49,6 @@ if __name__ == "__main__":
                 keys=app.extensions["signing_keys"],
             ),
             TOPICS,
-            loops=lambda app: (expiry_scheduler(app).run,),
+            loops=lambda app: (expiry_scheduler(app).run, bulk_issuer(app).run),
         )
     )

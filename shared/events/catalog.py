@@ -8,7 +8,7 @@ the major version, so consumers ignore fields they do not know (`unknown = EXCLU
 
 from dataclasses import dataclass
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 
 class EventData(Schema):
@@ -31,19 +31,39 @@ def _text(max_length=500, **kwargs):
 # --- academy.assessments ---------------------------------------------------------------
 
 
-class AssessmentCompleted(EventData):
-    """An employee completed an assessment in the academy.
+class EvidenceLink(EventData):
+    """A link to what an assessor reviewed (https), and its name."""
 
-    Key: employee_id. Producer: the issuer's intake API, or an LMS publishing directly.
+    url = _text(2000)
+    name = _text(200)
+
+
+class AssessmentCompleted(EventData):
+    """An employee completed an assessment in the academy, or an assessor recorded their result.
+
+    Key: employee_id. Producer: the issuer's intake API and its assessor pages, or an LMS
+    publishing directly. A result states a score, a pass or fail, a rubric level, or several.
     """
 
     attempt_id = _id()
     employee_id = _id()
     email = fields.Email(load_default=None, allow_none=True)
     assessment_id = _id()
-    score = fields.Float(required=True, validate=validate.Range(min=0, max=100))
+    # Optional within v1 since pass/fail and rubric results have no percent: see ADR 0008.
+    score = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
     completed_at = fields.AwareDateTime(required=True)
     source = fields.String(load_default="lms", validate=validate.Length(max=200))
+    # Added within v1 (older producers omit them): pass/fail and rubric results, an assessor's review.
+    passed = fields.Boolean(load_default=None, allow_none=True)
+    rubric_level = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    evidence = fields.List(fields.Nested(EvidenceLink), load_default=list)
+    assessor_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+
+    @validates_schema
+    def check_result(self, data: dict, **kwargs) -> None:
+        """A completion states some result: a score, a pass or fail, or a rubric level."""
+        if all(data.get(name) is None for name in ("score", "passed", "rubric_level")):
+            raise ValidationError("state a score, passed or a rubric_level", "score")
 
 
 # --- issuer.catalog --------------------------------------------------------------------
@@ -70,7 +90,8 @@ class CredentialDefined(EventData):
     description = _text(5000)
     category = fields.String(load_default="technical", validate=validate.OneOf(["technical", "soft"]))
     assessment_id = _id()
-    min_score = fields.Float(required=True, validate=validate.Range(min=0, max=100))
+    # None for pass/fail and rubric thresholds (within v1: consumers do not act on it; see ADR 0008).
+    min_score = fields.Float(required=True, allow_none=True, validate=validate.Range(min=0, max=100))
     validity_months = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
     retired = fields.Boolean(load_default=False)
     # Added within v1 (older producers omit them): the catalog's level, skills and prerequisites.
@@ -78,6 +99,11 @@ class CredentialDefined(EventData):
     skills = fields.List(fields.Nested(SkillAlignment), load_default=list)
     prerequisites = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list)
     effort_hours = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    # Added within v1: the kind of threshold, and who records results (older producers: percent, the LMS).
+    threshold = fields.String(load_default="percent", validate=validate.OneOf(["percent", "pass_fail", "rubric"]))
+    rubric_levels = fields.List(fields.String(validate=validate.Length(min=1, max=100)), load_default=list)
+    min_rubric_level = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+    assessor_reviewed = fields.Boolean(load_default=False)
 
 
 # --- issuer.credentials ----------------------------------------------------------------

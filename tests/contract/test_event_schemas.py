@@ -42,6 +42,10 @@ EXAMPLES = {
         "score": 86.5,
         "completed_at": datetime(2025, 3, 14, 10, 5, tzinfo=PARIS),
         "source": "moodle",
+        "passed": True,
+        "rubric_level": None,
+        "evidence": [],
+        "assessor_id": None,
     },
     "skillstack.issuer.credential.defined.v1": {
         "achievement_id": "sql-foundations",
@@ -64,6 +68,10 @@ EXAMPLES = {
         ],
         "prerequisites": ["data-literacy"],
         "effort_hours": 12.5,
+        "threshold": "percent",
+        "rubric_levels": [],
+        "min_rubric_level": None,
+        "assessor_reviewed": False,
     },
     "skillstack.issuer.credential.issued.v1": {
         "credential_id": "cred-5d1c",
@@ -207,6 +215,36 @@ def test_a_credential_defined_by_an_older_producer_still_decodes_with_the_added_
     received = decode(new_event("skillstack.issuer.credential.defined.v1", older, source=SOURCE)[1])
 
     assert received.data == older | {"level": None, "skills": [], "prerequisites": [], "effort_hours": None}
+
+
+def test_a_completion_from_an_older_producer_still_decodes_with_the_result_fields_empty():
+    added = ("passed", "rubric_level", "evidence", "assessor_id")
+    older = {name: value for name, value in EXAMPLES["skillstack.academy.assessment.completed.v1"].items() if name not in added}
+
+    received = decode(new_event("skillstack.academy.assessment.completed.v1", older, source=SOURCE)[1])
+
+    assert received.data == older | {"passed": None, "rubric_level": None, "evidence": [], "assessor_id": None}
+
+
+def test_an_assessor_result_needs_no_score_but_some_result():
+    reviewed = EXAMPLES["skillstack.academy.assessment.completed.v1"] | {
+        "score": None, "passed": None, "rubric_level": "proficient", "assessor_id": "emp-0007", "source": "assessor",
+        "evidence": [{"url": "https://git.example.com/ada/warehouse", "name": "Warehouse project"}],
+    }
+
+    assert decode(new_event("skillstack.academy.assessment.completed.v1", reviewed, source=SOURCE)[1]).data == reviewed
+    with pytest.raises(EventValidationError) as refused:
+        new_event("skillstack.academy.assessment.completed.v1", reviewed | {"rubric_level": None}, source=SOURCE)
+    assert "score" in refused.value.errors
+
+
+def test_a_credential_defined_by_an_older_producer_is_a_percent_rule_the_lms_reports():
+    added = ("threshold", "rubric_levels", "min_rubric_level", "assessor_reviewed")
+    older = {name: value for name, value in EXAMPLES["skillstack.issuer.credential.defined.v1"].items() if name not in added}
+
+    received = decode(new_event("skillstack.issuer.credential.defined.v1", older, source=SOURCE)[1])
+
+    assert received.data == older | {"threshold": "percent", "rubric_levels": [], "min_rubric_level": None, "assessor_reviewed": False}
 
 
 def test_a_timestamp_without_a_timezone_is_refused():

@@ -12,6 +12,7 @@ from tests.integration.test_notifications_api import credential_issued, inbox_of
 from tests.integration.test_pathways_pages import csrf_token, signed_in
 from tests.support import bearer, unique
 
+FORM_PAGES = {"issuer": "/assessments/record"}  # a page of the service with a form (pathways: "/")
 ROLES = ("anonymous", "employee", "other_employee", "manager", "other_manager", "hr", "assessor", "lms")
 COMPLETED = "skillstack.academy.assessment.completed.v1"
 CLOCK = datetime(2027, 5, 4, 9, tzinfo=UTC)
@@ -49,11 +50,10 @@ class World:
             return signed_in(self.app, subject, roles=roles), {}
         return self.app.test_client(), bearer(self.service, subject, roles=roles)
 
-    @staticmethod
-    def form_token(client) -> str | None:
-        """The CSRF token a signed-in person's page carries; None without a session (nothing to take it from)."""
-        page = client.get("/")
-        return csrf_token(page.get_data(as_text=True)) if page.status_code == 200 else None
+    def form_token(self, client) -> str | None:
+        """The CSRF token a signed-in person's page carries (a refusal page too); None without a session."""
+        page = client.get(FORM_PAGES.get(self.service, "/")).get_data(as_text=True)
+        return csrf_token(page) if 'name="csrf_token"' in page else None
 
     # --- the employee's objects, fresh for each cell --------------------------------------
 
@@ -91,6 +91,14 @@ class World:
         [item] = inbox_of(self.app, self.team.employee)
         return item["id"]
 
+    def reviewed_assessment(self) -> str:
+        """An assessment of a pass/fail credential that assessors record results of; its id."""
+        definition = {"id": unique("portfolio"), "name": "Data Portfolio", "description": "A reviewed portfolio.",
+                      "assessment_id": unique("portfolio-review"), "threshold": "pass_fail", "assessor_reviewed": True}
+        response = self.app.test_client().post("/api/achievements", json=definition, headers=self.hr())
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return definition["assessment_id"]
+
     def new_hire_chart(self) -> str:
         return org_chart((unique("alan"), "Alan Turing", self.team.manager))
 
@@ -102,6 +110,18 @@ def credential_row(world: World) -> dict:
     """The stored row of the employee's credential in this world."""
     [row] = rows(world.app, "SELECT * FROM credentials WHERE id = :id", id=world.credential())
     return row
+
+
+def awards_csv(world: World) -> str:
+    """A valid bulk issuance file: one award of a catalog credential to the employee."""
+    return f"employee_id,email,credential,evidence_url,date\n{world.team.employee},ada@example.com,{world.achievement()['id']},,2020-01-31\n"
+
+
+def bulk_issuance(world: World) -> str:
+    """A bulk issuance HR uploaded, ready to start."""
+    response = world.app.test_client().post("/api/bulk-issuances", data=awards_csv(world), content_type="text/csv", headers=world.hr())
+    assert response.status_code == 201 and response.get_json()["status"] == "ready", response.get_data(as_text=True)
+    return response.get_json()["id"]
 
 
 def completion() -> dict:
@@ -140,12 +160,22 @@ REQUESTS = {
         "path": f"/achievements/{w.achievement()['id']}/v1/image"},
     ("issuer", "POST", "/api/completions"): lambda w: {"json": completion()},
     ("issuer", "POST", "/api/xapi/statements"): lambda w: {"json": xapi_statement()},
+    ("issuer", "POST", "/assessments/record"): lambda w: {"data": {
+        "employee_id": w.team.employee, "assessment_id": w.reviewed_assessment(), "passed": "passed",
+        "evidence_url": "https://git.example.com/ada/portfolio", "completed_on": "2026-05-03"}},
+    ("issuer", "POST", "/api/assessor-results"): lambda w: {"json": {
+        "employee_id": w.team.employee, "assessment_id": w.reviewed_assessment(), "passed": True,
+        "evidence": [{"url": "https://git.example.com/ada/portfolio"}], "completed_on": "2026-05-03"}},
     ("issuer", "GET", "/api/credentials"): lambda w: {"query_string": {"employee_id": w.team.employee}, "marker": w.credential()},
     ("issuer", "GET", "/api/credentials/<credential_id>"): lambda w: {"path": f"/api/credentials/{w.credential()}"},
     ("issuer", "POST", "/api/credentials/<credential_id>/revoke"): lambda w: {
         "path": f"/api/credentials/{w.credential()}/revoke", "json": {"reason": "Issued in error"}},
     ("issuer", "PUT", "/api/credentials/<credential_id>/sharing"): lambda w: {
         "path": f"/api/credentials/{w.credential()}/sharing", "json": {"public": True}},
+    ("issuer", "POST", "/api/bulk-issuances"): lambda w: {"data": awards_csv(w), "content_type": "text/csv"},
+    ("issuer", "GET", "/api/bulk-issuances/<job_id>"): lambda w: {"path": f"/api/bulk-issuances/{bulk_issuance(w)}"},
+    ("issuer", "POST", "/api/bulk-issuances/<job_id>/start"): lambda w: {"path": f"/api/bulk-issuances/{bulk_issuance(w)}/start"},
+    ("issuer", "GET", "/api/bulk-issuances/<job_id>/problems"): lambda w: {"path": f"/api/bulk-issuances/{bulk_issuance(w)}/problems"},
     ("issuer", "GET", "/status/<int:number>"): lambda w: {"path": f"/status/{credential_row(w)['status_list']}"},
     ("issuer", "GET", "/credentials/<credential_id>"): lambda w: {"path": f"/credentials/{w.credential()}"},
     ("issuer", "GET", "/credentials/<credential_id>.json"): lambda w: {"path": f"/credentials/{w.credential()}.json"},

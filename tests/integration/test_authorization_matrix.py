@@ -75,10 +75,17 @@ EXPECTED = {(service, method, rule): row for service in SERVICES for (method, ru
     ("issuer", "GET", "/api/achievements/<achievement_id>/versions"): authenticated(200),
     ("issuer", "POST", "/api/completions"): only(lms=202),
     ("issuer", "POST", "/api/xapi/statements"): only(lms=200),
+    ("issuer", "POST", "/api/assessor-results"): only(assessor=202),  # never for themselves: see test_issuance_rules
+    ("issuer", "GET", "/assessments/record"): browser(403, assessor=200),
+    ("issuer", "POST", "/assessments/record"): browser(403, signed_out=400, assessor=302),
     ("issuer", "GET", "/api/credentials"): owner_hr(200),  # ?employee_id=<the employee>
     ("issuer", "GET", "/api/credentials/<credential_id>"): owner_hr(200),
     ("issuer", "POST", "/api/credentials/<credential_id>/revoke"): only(hr=200),
     ("issuer", "PUT", "/api/credentials/<credential_id>/sharing"): only(employee=200),  # the holder alone decides
+    ("issuer", "POST", "/api/bulk-issuances"): only(hr=201),
+    ("issuer", "GET", "/api/bulk-issuances/<job_id>"): only(hr=200),
+    ("issuer", "POST", "/api/bulk-issuances/<job_id>/start"): only(hr=200),
+    ("issuer", "GET", "/api/bulk-issuances/<job_id>/problems"): only(hr=200),
     # What anyone outside verifies a shared badge with: public by design.
     ("issuer", "GET", "/.well-known/jwks.json"): everyone(200),
     ("issuer", "GET", "/.well-known/did.json"): everyone(200),
