@@ -2,15 +2,16 @@
 
 `POST /api/xapi/statements` takes one statement or an array of them (xAPI 1.0.3 or 2.0), with
 a bearer token holding the `completions:write` scope, like `/api/completions`. The statements
-that report an assessment result become completions through the same intake
-(`intake.record_completion`); the others are acknowledged and ignored. What counts and how it
-maps is decided in `services.issuer.xapi_statements`.
+that report an assessment result (a score, a success, a rubric level) become completions
+through the same intake (`intake.record_completion`); the others are acknowledged and ignored.
+What counts and how it maps is decided in `services.issuer.xapi_statements`. They can earn
+percent, pass/fail and rubric credentials, never an assessor-reviewed one.
 
 The answer follows xAPI so an LMS's LRS client understands it: 200 with the array of
 statement ids, in request order. What became of each statement is in the
 `Skillstack-Statement-Outcomes` header, a list aligned with the ids (RFC 8941 tokens):
 `accepted` (a new completion), `duplicate` (its id was recorded before, with the same
-content) or `ignored` (another verb, or a `completed` statement without a result).
+content) or `ignored` (another verb, or a `completed` statement stating no result).
 
 Every statement is validated before anything is written, and all are recorded in one
 transaction: an invalid statement is a 422 problem naming its index and fields, a statement

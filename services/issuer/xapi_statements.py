@@ -9,10 +9,17 @@ completion `/api/completions` takes. Decisions, for an LMS that integrates:
   abandoned, satisfied, waived, logged-in and logged-out), so none are accepted. `failed` is
   ignored: an LMS-declared failure never leads to a credential. Every other verb (voided
   included) is acknowledged and ignored, the way an LRS stores what it does not act on.
-- Score, as a percent: `result.score.scaled` (0..1) × 100; else `raw` on `min` (default 0) to
-  `max`; else `result.success` (true → 100, false → 0); else a `passed` statement is 100. A
-  `completed` statement with none of these (cmi5 sends one per session) is ignored; a `scored`
-  one is invalid. A score always wins over `success`: HR's minimum score decides issuance.
+- The result, each part only when the statement states it (ADR 0008; none is invented):
+  - score, as a percent: `result.score.scaled` (0..1) × 100, else `raw` on `min` (default 0)
+    to `max`. It alone decides a `percent` rule.
+  - passed: `result.success`, true or false; a `passed` statement without it is passed. It
+    alone decides a `pass_fail` rule: a success-only statement has no score, not 100 or 0.
+  - rubric level: the string in the result extension `RUBRIC_LEVEL_EXTENSION`, a level's name
+    exactly as HR spells it in the achievement's `rubric_levels`. It decides a `rubric` rule.
+  A `completed` statement stating none of them (cmi5 sends one per session) is ignored; a
+  `scored` one without a score is invalid.
+- Never assessor-reviewed: a completion from xAPI carries no `assessor_id`, whatever the
+  statement holds, so it never meets an `assessor_reviewed` rule (an LMS is not an assessor).
 - Assessment id: the activity IRI `object.id`, kept whole. HR enters that IRI as the
   credential's assessment id; a last path segment ("quiz", "1") would collide across courses.
 - Employee id: `actor.account.name` (the account on the company's HR or IdP system, at
@@ -32,6 +39,9 @@ from shared.errors import InvalidInput
 ADL_VERBS = "http://adlnet.gov/expapi/verbs/"
 PASSED, COMPLETED, SCORED = (ADL_VERBS + verb for verb in ("passed", "completed", "scored"))
 COMPLETION_VERBS = frozenset({PASSED, COMPLETED, SCORED})
+# Skillstack's own extension: xAPI defines no rubric level. Not configurable, so that every LMS
+# and every issuer deployment speak the same IRI; an LMS that cannot set it sends success only.
+RUBRIC_LEVEL_EXTENSION = "https://skillstack.example/xapi/extensions/rubric-level"
 IRI = validate.Regexp(r"^[A-Za-z][A-Za-z0-9+.-]*:\S+$", error="must be an absolute IRI")
 
 
@@ -94,6 +104,14 @@ class Score(_Tolerant):
 class Result(_Tolerant):
     score = fields.Nested(Score)
     success = fields.Boolean(truthy={True}, falsy={False})
+    extensions = fields.Dict(keys=fields.String())
+
+    @validates_schema
+    def check_rubric_level(self, result: dict, **kwargs) -> None:
+        """A rubric level, when sent, is a level's name: a string of 1 to 100 characters."""
+        level = result.get("extensions", {}).get(RUBRIC_LEVEL_EXTENSION)
+        if level is not None and not (isinstance(level, str) and 1 <= len(level) <= 100):
+            raise ValidationError({RUBRIC_LEVEL_EXTENSION: ["must be a level's name, 1 to 100 characters"]}, "extensions")
 
 
 class CompletionStatement(StatementEnvelope):
@@ -147,8 +165,8 @@ def _read(statement: Any) -> ReadStatement:
         return ReadStatement(str(StatementEnvelope().load(statement)["id"]), None)
     loaded = CompletionStatement().load(statement)
     statement_id = str(loaded["id"])
-    score = percent(loaded["verb"]["id"], loaded["result"])
-    if score is None:
+    outcome = result_of(loaded["verb"]["id"], loaded["result"])
+    if all(value is None for value in outcome.values()):
         return ReadStatement(statement_id, None)
     mbox = loaded["actor"].get("mbox")
     return ReadStatement(statement_id, {
@@ -156,22 +174,28 @@ def _read(statement: Any) -> ReadStatement:
         "employee_id": loaded["actor"]["account"]["name"],
         "email": mbox.removeprefix("mailto:") if mbox else None,
         "assessment_id": loaded["object"]["id"],
-        "score": score,
+        **outcome,
         "completed_at": loaded["timestamp"],
     })
 
 
-def percent(verb: str, result: dict) -> float | None:
-    """The score a result reports, as a percent; None when it reports none."""
-    score = result.get("score", {})
+def result_of(verb: str, result: dict) -> dict:
+    """The score, passed and rubric level a statement's result states; None for each it does not."""
+    return {
+        "score": percent(result.get("score", {})),
+        "passed": result.get("success", True if verb == PASSED else None),
+        "rubric_level": result.get("extensions", {}).get(RUBRIC_LEVEL_EXTENSION),
+    }
+
+
+def percent(score: dict) -> float | None:
+    """A score as a percent; None when there is none."""
     if "scaled" in score:
         return round(score["scaled"] * 100, 4)  # rounded: 0.57 * 100 must not fall short of 57
     if "raw" in score:
         low = score.get("min", 0.0)
         return round((score["raw"] - low) / (score["max"] - low) * 100, 4)
-    if "success" in result:
-        return 100.0 if result["success"] else 0.0
-    return 100.0 if verb == PASSED else None
+    return None
 
 
 def _flatten(messages: Any, path: str = "") -> dict[str, list[str]]:

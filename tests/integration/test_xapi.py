@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 import pytest
 
 from services.issuer.xapi import OUTCOMES_HEADER
+from services.issuer.xapi_statements import RUBRIC_LEVEL_EXTENSION
 from shared.auth import COMPLETIONS_SCOPE, HR_ADMIN
 from shared.events.envelope import decode
 from tests.integration.helpers import handle_event, issuer_handlers, outbox_rows, problem, rows, table_counts
+from tests.integration.test_issuer_api import define
 from tests.support import bearer, unique
 
 pytestmark = pytest.mark.infra
@@ -17,6 +19,7 @@ COMPLETED_EVENT = "skillstack.academy.assessment.completed.v1"
 VERBS = "http://adlnet.gov/expapi/verbs/"
 WRITTEN_TABLES = ("achievements", "assessment_attempts", "credentials", "outbox")
 STATEMENTS = "/api/xapi/statements"
+LEVELS = ["novice", "competent", "proficient", "expert"]
 
 
 def lms() -> dict[str, str]:
@@ -83,7 +86,7 @@ def test_a_passed_statement_with_a_scaled_score_is_recorded_and_announced(issuer
     [announced] = outbox_rows(issuer, COMPLETED_EVENT, recorded["employee_id"])
     assert announced["event_id"] == recorded["event_id"]
     assert announced["payload"]["data"]["attempt_id"] == sent["id"]
-    assert announced["payload"]["data"]["score"] == 86.0
+    assert announced["payload"]["data"]["score"] == 86.0 and announced["payload"]["data"]["passed"] is True
 
 
 def test_a_raw_score_becomes_a_percent_of_its_range(issuer):
@@ -95,15 +98,18 @@ def test_a_raw_score_becomes_a_percent_of_its_range(issuer):
     assert attempt(issuer, sent["id"])["score"] == 80.0
 
 
-def test_a_result_with_success_only_is_all_or_nothing(issuer):
+def test_a_result_with_success_only_is_a_pass_or_fail_without_a_score(issuer):
     passed = statement(result={"success": True})
     failed = statement("completed", result={"success": False, "completion": True})
+    bare = statement(result={})  # the passed verb says it all
 
-    response = post(issuer, [passed, failed])
+    response = post(issuer, [passed, failed, bare])
 
-    assert outcomes(response) == ["accepted", "accepted"]
-    assert attempt(issuer, passed["id"])["score"] == 100.0
-    assert attempt(issuer, failed["id"])["score"] == 0.0
+    assert outcomes(response) == ["accepted", "accepted", "accepted"]
+    recorded = [attempt(issuer, sent["id"]) for sent in (passed, failed, bare)]
+    assert [(row["score"], row["passed"]) for row in recorded] == [(None, True), (None, False), (None, True)]
+    [announced] = outbox_rows(issuer, COMPLETED_EVENT, passed["actor"]["account"]["name"])
+    assert announced["payload"]["data"]["passed"] is True and announced["payload"]["data"]["score"] is None
 
 
 def test_the_account_names_the_employee_and_an_mbox_beside_it_gives_the_email(issuer):
@@ -181,6 +187,63 @@ def test_a_passed_statement_for_an_hr_credential_issues_it(issuer):
     assert credential["employee_id"] == sent["actor"]["account"]["name"] and credential["score"] == 86.0
 
 
+# --- pass/fail, rubric and assessor-reviewed credentials --------------------------------------
+
+
+def issued(issuer, sent: dict) -> list[dict]:
+    """Post a statement, handle its completion with the issuer's handler as the worker would; return its credentials."""
+    assert outcomes(post(issuer, sent)) == ["accepted"]
+    [row] = rows(issuer, "SELECT payload FROM outbox WHERE event_id = :id", id=attempt(issuer, sent["id"])["event_id"])
+    handle_event(issuer, issuer_handlers(issuer, datetime(2026, 3, 3, tzinfo=UTC)), decode(row["payload"]))
+    return rows(issuer, "SELECT * FROM credentials WHERE attempt_id = :id", id=sent["id"])
+
+
+def rubric_level(level: str) -> dict:
+    return {"completion": True, "extensions": {RUBRIC_LEVEL_EXTENSION: level}}
+
+
+def test_a_successful_statement_without_a_score_earns_a_pass_fail_credential(issuer):
+    achievement = define(issuer, assessment_id=activity(), threshold="pass_fail", min_score=None)
+
+    [credential] = issued(issuer, statement("completed", object={"id": achievement["assessment_id"]}, result={"success": True}))
+
+    assert credential["achievement_id"] == achievement["id"] and credential["score"] is None
+
+
+def test_an_unsuccessful_statement_earns_nothing(issuer):
+    assessment = activity()
+    define(issuer, assessment_id=assessment, threshold="pass_fail", min_score=None)
+    define(issuer, assessment_id=assessment, min_score=0)  # a percent rule is not met by a fail without a score
+
+    found = issued(issuer, statement("completed", object={"id": assessment}, result={"success": False}))
+
+    assert found == []
+
+
+@pytest.mark.parametrize(("level", "earned"), [("expert", True), ("proficient", True), ("competent", False), ("Expert", False)])
+def test_a_rubric_level_extension_earns_a_rubric_credential_from_its_minimum_level(issuer, level, earned):
+    achievement = define(issuer, assessment_id=activity(), threshold="rubric", min_score=None, rubric_levels=LEVELS,
+                         min_rubric_level="proficient")
+    sent = statement("completed", object={"id": achievement["assessment_id"]}, result=rubric_level(level))
+
+    found = issued(issuer, sent)
+
+    assert attempt(issuer, sent["id"])["rubric_level"] == level
+    assert [row["achievement_id"] for row in found] == ([achievement["id"]] if earned else [])
+
+
+def test_no_statement_earns_an_assessor_reviewed_credential(issuer):
+    achievement = define(issuer, assessment_id=activity(), threshold="rubric", min_score=None, rubric_levels=LEVELS,
+                         min_rubric_level="novice", assessor_reviewed=True)
+    sent = statement(object={"id": achievement["assessment_id"]},
+                     result=rubric_level("expert") | {"success": True, "score": {"scaled": 1}},
+                     context={"instructor": {"account": {"homePage": "https://hr.example.com", "name": unique("assessor")}}})
+
+    found = issued(issuer, sent)
+
+    assert found == [] and attempt(issuer, sent["id"])["assessor_id"] is None
+
+
 # --- invalid requests -----------------------------------------------------------------------
 
 
@@ -195,6 +258,7 @@ INVALID = {
     "raw score without max": (statement(result={"score": {"raw": 7}}), "result.score.max"),
     "scored without a score": (statement("scored", result={"success": True}), "result.score"),
     "passed but unsuccessful": (statement(result={"success": False}), "result.success"),
+    "rubric level not a name": (statement(result=rubric_level("") | {"success": True}), f"result.extensions.{RUBRIC_LEVEL_EXTENSION}"),
     "mbox actor without account": (statement(actor={"mbox": "mailto:ada@example.com"}), "actor.account"),
     "no statement id": (without("id"), "id"),
     "statement id not a UUID": (statement("launched", id="attempt-1"), "id"),
