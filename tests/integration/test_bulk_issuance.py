@@ -220,8 +220,8 @@ def test_ten_thousand_rows_are_validated_as_a_stream_in_bounded_memory(issuer):
     assert (report["status"], report["total_rows"], report["valid_rows"]) == ("ready", 10_000, 10_000)
     assert count(issuer, "bulk_issuance_rows", "bulk_issuance_id = :id", id=report["id"]) == 10_000
     # Streamed, the peak is about one insert batch whatever the length of the file; holding the
-    # rows would make five times the rows take about five times the memory.
-    assert peak < 1.5 * small_peak, f"peak {peak} bytes for 10 000 rows, {small_peak} for 2 000: the rows are held, not streamed"
+    # rows would make five times the rows take about five times the memory (2x leaves room for noise).
+    assert peak < 2 * small_peak, f"peak {peak} bytes for 10 000 rows, {small_peak} for 2 000: the rows are held, not streamed"
     assert peak < 30e6
 
 
