@@ -18,8 +18,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["issuer_profile"] = IssuerProfile(did_web(url), url, app.config["PROFILE_NAME"], app.config["PROFILE_EMAIL"])
     from services.issuer.api import bp
     from services.issuer.bulk_api import bp as bulk_api
+    from services.issuer.catalog_views import bp as catalog_pages
     from services.issuer.public import bp as public
     from services.issuer.views import bp as pages
+    from services.issuer.wallet_views import bp as wallet_pages
     from services.issuer.xapi import bp as xapi
 
     register_api(app, api, bp)
@@ -27,4 +29,6 @@ def create_app(config: dict | None = None) -> Flask:
     register_api(app, api, bulk_api)
     app.register_blueprint(public)
     app.register_blueprint(pages)
+    app.register_blueprint(catalog_pages)
+    app.register_blueprint(wallet_pages)
     return app

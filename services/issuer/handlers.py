@@ -1,4 +1,7 @@
-"""The issuer's event handlers: event type -> function(session, event)."""
+"""The issuer's event handlers: event type -> function(session, event).
+
+Completions issue credentials; the directory's person events keep the `people` projection.
+"""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -8,6 +11,7 @@ from sqlalchemy.orm import Session
 from services.issuer.intake import ASSESSMENT_COMPLETED
 from services.issuer.issuance import issue_for_completion
 from services.issuer.openbadges import IssuerProfile
+from services.issuer.people import PERSON_UPSERTED, upsert_person
 from services.issuer.signing import SigningKeys
 from shared.events import Event
 
@@ -22,7 +26,10 @@ def build_handlers(
             session, event.data, source_event_id=event.id, now=clock(), source=source, issuer=issuer, keys=keys
         )
 
-    return {ASSESSMENT_COMPLETED: on_assessment_completed}
+    def on_person_upserted(session: Session, event: Event) -> None:
+        upsert_person(session, event.data)
+
+    return {ASSESSMENT_COMPLETED: on_assessment_completed, PERSON_UPSERTED: on_person_upserted}
 
 
-TOPICS = ["academy.assessments"]
+TOPICS = ["academy.assessments", "directory.people"]

@@ -1,4 +1,4 @@
-"""The issuer's tables: achievements (credential definitions) and their versions, assessment attempts, credentials."""
+"""The issuer's tables: achievements (credential definitions) and their versions, assessment attempts, credentials, people."""
 
 from datetime import date, datetime
 
@@ -169,6 +169,17 @@ class BulkIssuanceRow(Base):
     valid: Mapped[bool] = mapped_column(default=True)
     outcome: Mapped[str] = mapped_column(String(20))  # pending, invalid, issued, skipped
     credential_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Person(Base):
+    """Someone in the org directory, as the issuer knows them (projection of `directory.people`)."""
+
+    __tablename__ = "people"
+
+    employee_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    active: Mapped[bool] = mapped_column(default=True)
 
 
 class WithheldIssuance(Base):

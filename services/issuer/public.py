@@ -9,7 +9,7 @@ import json
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
 from services.issuer.baking import badge_png, bake_png, bake_svg
-from services.issuer import catalog
+from services.issuer import catalog, people, wallet
 from services.issuer.models import Achievement, Credential
 from services.issuer.status_lists import status_list_credential
 from services.issuer.verification import report, verify
@@ -126,11 +126,12 @@ def _download(filename: str) -> dict:
 
 @bp.get("/credentials/<credential_id>")
 def credential_page(credential_id):
-    """The public verification page of one credential."""
+    """The public verification page of one credential; it names the holder only if they shared it."""
     credential = _credential(credential_id)
     with database().transaction() as session:
         checks = verify(credential.jwt, keys=_keys(), issuer=_issuer(), session=session, now=now())
         achievement = session.get(Achievement, credential.achievement_id)
+        holder_name = people.name_of(session, credential.employee_id) if credential.public else None
     return render_template(
         "issuer/credential.html",
         credential=credential,
@@ -138,6 +139,9 @@ def credential_page(credential_id):
         achievement=achievement,
         verification=report(checks),
         page_url=request.url,
+        holder_name=holder_name,
+        issuer_name=_issuer().name,
+        share=wallet.share_links(credential, achievement.name, _issuer()) if credential.public else None,
     )
 
 

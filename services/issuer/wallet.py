@@ -1,12 +1,13 @@
 """The employee's wallet: their credentials with status, and the choice to share each one."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
 from sqlalchemy.orm import Session
 
-from services.issuer.issuance import get_credential
-from services.issuer.models import Credential
+from services.issuer.issuance import credentials_of, get_credential
+from services.issuer.models import AchievementVersion, Credential
 from services.issuer.openbadges import IssuerProfile
 from shared.errors import Forbidden
 
@@ -44,3 +45,24 @@ def set_sharing(session: Session, credential_id: str, *, holder_id: str, public:
         raise Forbidden("only the credential's holder can share it")
     credential.public = public
     return credential
+
+
+@dataclass(frozen=True)
+class WalletEntry:
+    """One credential as its holder sees it: what it is, whether it holds, and how to share it."""
+
+    credential: Credential
+    achievement_name: str  # of the version it was issued under
+    status: str
+    share_url: str
+    linkedin_url: str
+
+
+def wallet_of(session: Session, employee_id: str, *, issuer: IssuerProfile, now: datetime) -> list[WalletEntry]:
+    """The employee's credentials, newest first, each with its status and share links."""
+    entries = []
+    for credential in reversed(credentials_of(session, employee_id)):
+        version = session.get(AchievementVersion, (credential.achievement_id, credential.achievement_version))
+        name = version.name if version is not None else credential.achievement_id
+        entries.append(WalletEntry(credential, name, status_of(credential, now), **share_links(credential, name, issuer)))
+    return entries

@@ -1,4 +1,4 @@
-"""The issuer worker: issues credentials from completions and bulk issuances, announces expiries, and relays its outbox."""
+"""The issuer worker: issues credentials from completions and bulk issuances, keeps the people it names, announces expiries, and relays its outbox."""
 
 import sys
 

@@ -9,7 +9,7 @@ from tests.e2e.scenario import Academy
 from tests.support import completion_record, consumer_lag, produce, unique, wait_for
 
 WORKER_TOPICS = {
-    "issuer": ["academy.assessments"],
+    "issuer": ["academy.assessments", "directory.people"],
     "pathways": ["issuer.catalog", "issuer.credentials"],
     "notifications": ["directory.people", "issuer.credentials", "pathways.advancements"],
 }

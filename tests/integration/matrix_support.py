@@ -1,5 +1,6 @@
 """The authorization matrix's world: one caller per role, and fresh objects of the employee's per cell."""
 
+import io
 import uuid
 from datetime import UTC, datetime
 
@@ -13,6 +14,8 @@ from tests.integration.test_pathways_pages import csrf_token, signed_in
 from tests.support import bearer, unique
 
 FORM_PAGES = {"issuer": "/assessments/record"}  # a page of the service with a form (pathways: "/")
+# Where a form's own area has a page, its token comes from there (the page its role opens).
+AREA_FORM_PAGES = {("issuer", "/catalog"): "/catalog"}
 ROLES = ("anonymous", "employee", "other_employee", "manager", "other_manager", "hr", "assessor", "lms")
 COMPLETED = "skillstack.academy.assessment.completed.v1"
 CLOCK = datetime(2027, 5, 4, 9, tzinfo=UTC)
@@ -50,9 +53,11 @@ class World:
             return signed_in(self.app, subject, roles=roles), {}
         return self.app.test_client(), bearer(self.service, subject, roles=roles)
 
-    def form_token(self, client) -> str | None:
+    def form_token(self, client, rule: str) -> str | None:
         """The CSRF token a signed-in person's page carries (a refusal page too); None without a session."""
-        page = client.get(FORM_PAGES.get(self.service, "/")).get_data(as_text=True)
+        area_pages = (page for (service, start), page in AREA_FORM_PAGES.items() if service == self.service and rule.startswith(start))
+        form_page = next(area_pages, FORM_PAGES.get(self.service, "/"))
+        page = client.get(form_page).get_data(as_text=True)
         return csrf_token(page) if 'name="csrf_token"' in page else None
 
     # --- the employee's objects, fresh for each cell --------------------------------------
@@ -124,6 +129,13 @@ def bulk_issuance(world: World) -> str:
     return response.get_json()["id"]
 
 
+def catalog_form(achievement_id: str | None = None) -> dict:
+    """A valid definition as the catalog page's form posts it (an id only for a new credential)."""
+    fields = {"name": "Python", "description": "Idiomatic Python.", "assessment_id": unique("py-101"), "threshold": "percent",
+              "min_score": "75", "action": "save"}
+    return fields | ({"id": achievement_id} if achievement_id else {})
+
+
 def completion() -> dict:
     """A valid LMS completion report."""
     return {"attempt_id": unique("attempt"), "employee_id": unique("emp"), "email": "ada@example.com",
@@ -160,6 +172,16 @@ REQUESTS = {
         "path": f"/achievements/{w.achievement()['id']}/v1/image"},
     ("issuer", "POST", "/api/completions"): lambda w: {"json": completion()},
     ("issuer", "POST", "/api/xapi/statements"): lambda w: {"json": xapi_statement()},
+    ("issuer", "POST", "/catalog/new"): lambda w: {"data": catalog_form(unique("python"))},
+    ("issuer", "GET", "/catalog/<achievement_id>/edit"): lambda w: {"path": f"/catalog/{w.achievement()['id']}/edit"},
+    ("issuer", "POST", "/catalog/<achievement_id>/edit"): lambda w: {
+        "path": f"/catalog/{w.achievement()['id']}/edit", "data": catalog_form()},
+    ("issuer", "POST", "/catalog/<achievement_id>/retire"): lambda w: {
+        "path": f"/catalog/{w.achievement()['id']}/retire", "data": {"confirm": "yes"}},
+    ("issuer", "POST", "/catalog/<achievement_id>/image"): lambda w: {
+        "path": f"/catalog/{w.achievement()['id']}/image", "data": {"image": (
+            io.BytesIO(b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><circle cx="4" cy="4" r="4"/></svg>'),
+            "badge.svg", "image/svg+xml")}},
     ("issuer", "POST", "/assessments/record"): lambda w: {"data": {
         "employee_id": w.team.employee, "assessment_id": w.reviewed_assessment(), "passed": "passed",
         "evidence_url": "https://git.example.com/ada/portfolio", "completed_on": "2026-05-03"}},
@@ -172,6 +194,9 @@ REQUESTS = {
         "path": f"/api/credentials/{w.credential()}/revoke", "json": {"reason": "Issued in error"}},
     ("issuer", "PUT", "/api/credentials/<credential_id>/sharing"): lambda w: {
         "path": f"/api/credentials/{w.credential()}/sharing", "json": {"public": True}},
+    ("issuer", "GET", "/wallet"): lambda w: {"marker": w.credential()},
+    ("issuer", "POST", "/wallet/<credential_id>/sharing"): lambda w: {
+        "path": f"/wallet/{w.credential()}/sharing", "data": {"public": "true"}},
     ("issuer", "POST", "/api/bulk-issuances"): lambda w: {"data": awards_csv(w), "content_type": "text/csv"},
     ("issuer", "GET", "/api/bulk-issuances/<job_id>"): lambda w: {"path": f"/api/bulk-issuances/{bulk_issuance(w)}"},
     ("issuer", "POST", "/api/bulk-issuances/<job_id>/start"): lambda w: {"path": f"/api/bulk-issuances/{bulk_issuance(w)}/start"},

@@ -78,10 +78,19 @@ EXPECTED = {(service, method, rule): row for service in SERVICES for (method, ru
     ("issuer", "POST", "/api/assessor-results"): only(assessor=202),  # never for themselves: see test_issuance_rules
     ("issuer", "GET", "/assessments/record"): browser(403, assessor=200),
     ("issuer", "POST", "/assessments/record"): browser(403, signed_out=400, assessor=302),
+    ("issuer", "GET", "/catalog"): browser(403, hr=200),
+    ("issuer", "GET", "/catalog/new"): browser(403, hr=200),
+    ("issuer", "POST", "/catalog/new"): browser(403, signed_out=400, hr=302),
+    ("issuer", "GET", "/catalog/<achievement_id>/edit"): browser(403, hr=200),
+    ("issuer", "POST", "/catalog/<achievement_id>/edit"): browser(403, signed_out=400, hr=302),
+    ("issuer", "POST", "/catalog/<achievement_id>/retire"): browser(403, signed_out=400, hr=302),
+    ("issuer", "POST", "/catalog/<achievement_id>/image"): browser(403, signed_out=400, hr=302),
     ("issuer", "GET", "/api/credentials"): owner_hr(200),  # ?employee_id=<the employee>
     ("issuer", "GET", "/api/credentials/<credential_id>"): owner_hr(200),
     ("issuer", "POST", "/api/credentials/<credential_id>/revoke"): only(hr=200),
     ("issuer", "PUT", "/api/credentials/<credential_id>/sharing"): only(employee=200),  # the holder alone decides
+    ("issuer", "GET", "/wallet"): browser(200),  # filtered: see LISTED_TO
+    ("issuer", "POST", "/wallet/<credential_id>/sharing"): browser(403, signed_out=400, employee=302),  # the holder alone
     ("issuer", "POST", "/api/bulk-issuances"): only(hr=201),
     ("issuer", "GET", "/api/bulk-issuances/<job_id>"): only(hr=200),
     ("issuer", "POST", "/api/bulk-issuances/<job_id>/start"): only(hr=200),
@@ -119,6 +128,7 @@ EXPECTED = {(service, method, rule): row for service in SERVICES for (method, ru
 # Listings: when the call succeeds, the employee's object shows to these roles only.
 LISTED_TO = {
     ("issuer", "GET", "/api/credentials"): {"employee", "hr"},
+    ("issuer", "GET", "/wallet"): {"employee"},
     ("pathways", "GET", "/api/advancement-requests"): {"employee", "manager", "hr"},
     ("pathways", "GET", "/approvals"): {"manager"},
     ("notifications", "GET", "/api/inbox"): {"employee"},
@@ -178,7 +188,7 @@ def test_each_role_gets_the_status_the_policy_gives_it(apps, request, service, m
     marker = call.pop("marker", None)
     browsing = is_browser_route(rule)
     client, headers = world.caller(role, browser=browsing)
-    if browsing and method == "POST" and (token := world.form_token(client)):
+    if browsing and method == "POST" and (token := world.form_token(client, rule)):
         call["data"] = call.get("data", {}) | {"csrf_token": token}
 
     response = client.open(call.pop("path"), method=method, headers=headers, **call)
