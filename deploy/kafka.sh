@@ -49,6 +49,8 @@ READY_LINE="Kafka Server started"
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
+# shellcheck source=deploy/lib/server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/server.sh"
 
 # --- process helpers ------------------------------------------------------
 
@@ -67,7 +69,11 @@ is_broker_pid() {
     state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
     [[ "$state" != "Z" ]] || return 1
     # Guard against pid reuse: the command line must be this home's broker.
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "kafka.Kafka $PROPS" || return 1
+    # Not `tr | grep -q`: under pipefail, grep quitting at the first match can SIGPIPE tr
+    # and turn a match into a failure on a long (Java) command line.
+    local cmdline
+    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+    [[ "$cmdline" == *"kafka.Kafka $PROPS"* ]] || return 1
 }
 
 running_pid() {
@@ -271,48 +277,9 @@ cmd_start() {
 
 # --- stop / status / reset --------------------------------------------------
 
-stop_pid() {
-    local pid="$1" deadline
-    kill -TERM "$pid" 2>/dev/null || return 0
-    deadline=$((SECONDS + KAFKA_STOP_TIMEOUT))
-    while is_broker_pid "$pid"; do
-        if (( SECONDS >= deadline )); then
-            log "pid $pid still alive after ${KAFKA_STOP_TIMEOUT} s: SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            deadline=$((SECONDS + 10))
-            while is_broker_pid "$pid"; do
-                (( SECONDS < deadline )) || die "pid $pid survived SIGKILL"
-                sleep 0.1
-            done
-            return 0
-        fi
-        sleep 0.2
-    done
-}
-
-cmd_stop() {
-    local pid
-    pid="$(running_pid)"
-    if [[ -z "$pid" ]]; then
-        rm -f "$PID_FILE"
-        echo "kafka not running"
-        return 0
-    fi
-    stop_pid "$pid"
-    rm -f "$PID_FILE"
-    echo "kafka stopped (pid $pid)"
-}
-
-cmd_status() {
-    local pid
-    pid="$(running_pid)"
-    if [[ -n "$pid" ]]; then
-        echo "running"
-        return 0
-    fi
-    echo "stopped"
-    return 1
-}
+stop_pid() { stop_process "$1" "$KAFKA_STOP_TIMEOUT" is_broker_pid; }
+cmd_stop() { stop_server kafka; }
+cmd_status() { server_status; }
 
 cmd_reset() {
     cmd_stop

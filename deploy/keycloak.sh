@@ -54,6 +54,8 @@ READY_URL="http://127.0.0.1:$KEYCLOAK_PORT/realms/$REALM/.well-known/openid-conf
 
 log() { printf 'keycloak.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
+# shellcheck source=deploy/lib/server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/server.sh"
 
 # keycloak.version from the pom (one place to change it), unless overridden.
 pom_version() {
@@ -79,7 +81,11 @@ is_server_pid() {
     kill -0 "$pid" 2>/dev/null || return 1
     state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
     [[ "$state" != "Z" ]] || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$DIST_DIR/" || return 1
+    # Not `tr | grep -q`: under pipefail, grep quitting at the first match can SIGPIPE tr
+    # and turn a match into a failure on a long (Java) command line.
+    local cmdline
+    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+    [[ "$cmdline" == *"$DIST_DIR/"* ]] || return 1
 }
 
 running_pid() {
@@ -293,48 +299,9 @@ cmd_start() {
 
 # --- stop / status / reset --------------------------------------------------
 
-stop_pid() {
-    local pid="$1" deadline
-    kill -TERM "$pid" 2>/dev/null || return 0
-    deadline=$((SECONDS + KEYCLOAK_STOP_TIMEOUT))
-    while group_alive "$pid"; do
-        if (( SECONDS >= deadline )); then
-            log "pid $pid still alive after ${KEYCLOAK_STOP_TIMEOUT} s: SIGKILL"
-            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-            deadline=$((SECONDS + 10))
-            while group_alive "$pid"; do
-                (( SECONDS < deadline )) || die "pid $pid survived SIGKILL"
-                sleep 0.1
-            done
-            return 0
-        fi
-        sleep 0.2
-    done
-}
-
-cmd_stop() {
-    local pid
-    pid="$(running_pid)"
-    if [[ -z "$pid" ]]; then
-        rm -f "$PID_FILE"
-        echo "keycloak not running"
-        return 0
-    fi
-    stop_pid "$pid"
-    rm -f "$PID_FILE"
-    echo "keycloak stopped (pid $pid)"
-}
-
-cmd_status() {
-    local pid
-    pid="$(running_pid)"
-    if [[ -n "$pid" ]]; then
-        echo "running"
-        return 0
-    fi
-    echo "stopped"
-    return 1
-}
+stop_pid() { stop_process "$1" "$KEYCLOAK_STOP_TIMEOUT" group_alive; }
+cmd_stop() { stop_server keycloak; }
+cmd_status() { server_status; }
 
 cmd_reset() {
     cmd_stop

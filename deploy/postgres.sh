@@ -152,7 +152,7 @@ init_cluster() {
     die "user '$RUN_AS' cannot write to $PG_DATA; set PG_DATA elsewhere, e.g. under /tmp"
 
   local locale=C
-  if locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$'; then locale=C.UTF-8; fi
+  if grep -qiE '^c\.utf-?8$' <<<"$(locale -a 2>/dev/null)"; then locale=C.UTF-8; fi
   log "initialising a new cluster in $PG_DATA (locale $locale)"
   run_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres \
     --auth-local=trust --auth-host=scram-sha-256 \
