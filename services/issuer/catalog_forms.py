@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from services.issuer.badges import badge_svg
 from services.issuer.catalog import DEFAULT_COLOUR, LEVELS
+from shared.validation import flatten_messages
 
 SKILL_ROWS = 3  # blank skill rows the form offers
 SKILL_PARTS = ("framework", "url", "code", "name")
@@ -66,7 +67,7 @@ def load(schema: Schema, form: MultiDict) -> tuple[dict | None, dict[str, list[s
     try:
         definition = schema.load(submitted_definition(form))
     except ValidationError as error:
-        return None, field_errors(error.messages), error.valid_data or {}
+        return None, flatten_messages(error.messages), error.valid_data or {}
     return definition, {}, definition
 
 
@@ -74,17 +75,6 @@ def preview_svg(valid: dict) -> str:
     """The generated badge for the form's valid values (defaults for the rest)."""
     level = valid.get("level")
     return badge_svg(valid.get("name") or PREVIEW_NAME, valid.get("colour") or DEFAULT_COLOUR, level, LEVELS.get(level))
-
-
-def field_errors(messages, path: str = "") -> dict[str, list[str]]:
-    """Marshmallow's nested messages keyed by dotted path: {"skills.0.url": [...]}; the schema's own under "form"."""
-    if not isinstance(messages, dict):
-        return {path or "form": messages if isinstance(messages, list) else [str(messages)]}
-    flat: dict[str, list[str]] = {}
-    for key, value in messages.items():
-        child = path if key == "_schema" else f"{path}.{key}" if path else str(key)
-        flat.update(field_errors(value, child))
-    return flat
 
 
 LABELS = {

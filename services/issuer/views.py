@@ -10,6 +10,7 @@ from services.issuer import assessor_results
 from services.issuer.schemas import AssessorResultInput
 from shared.auth import ASSESSOR, current_principal, sign_in_required
 from shared.errors import InvalidInput
+from shared.validation import flatten_messages
 from shared.web import database, now
 
 bp = Blueprint("issuer_pages", __name__, template_folder="templates")
@@ -34,9 +35,9 @@ def record_assessment():
                 session, result, assessor_id=current_principal().subject, now=now(), source=current_app.config["EVENT_SOURCE"]
             )
     except ValidationError as error:
-        return _form(request.form, _flatten(error.messages)), 422
+        return _form(request.form, flatten_messages(error.messages)), 422
     except InvalidInput as error:
-        return _form(request.form, _flatten(error.errors or {"form": [error.detail]})), 422
+        return _form(request.form, flatten_messages(error.errors or {"form": [error.detail]})), 422
     flash(
         f"Result recorded for {result['employee_id']} (attempt {attempt.attempt_id}). "
         "If it meets the credential's rule, the credential is issued in a moment."
@@ -91,14 +92,3 @@ def _label(name: str) -> str:
         _, index, part = (name.split(".") + ["url"])[:3]
         return f"{'Link' if part == 'url' else 'Name of link'} {int(index) + 1}" if index.isdigit() else "Evidence links"
     return LABELS.get(name, name)
-
-
-def _flatten(messages, path: str = "") -> dict[str, list[str]]:
-    """Marshmallow's nested messages keyed by dotted path: {"evidence.0.url": [...]}."""
-    if not isinstance(messages, dict):
-        return {path or "form": messages if isinstance(messages, list) else [str(messages)]}
-    flat: dict[str, list[str]] = {}
-    for key, value in messages.items():
-        child = path if key == "_schema" else f"{path}.{key}" if path else str(key)
-        flat.update(_flatten(value, child))
-    return flat

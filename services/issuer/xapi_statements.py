@@ -35,6 +35,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.errors import InvalidInput
+from shared.validation import flatten_messages
 
 ADL_VERBS = "http://adlnet.gov/expapi/verbs/"
 PASSED, COMPLETED, SCORED = (ADL_VERBS + verb for verb in ("passed", "completed", "scored"))
@@ -150,7 +151,7 @@ def read_statements(body: Any) -> list[ReadStatement]:
         try:
             read.append(_read(statement))
         except ValidationError as error:
-            errors[str(index)] = _flatten(error.messages)
+            errors[str(index)] = flatten_messages(error.messages, whole="statement")
     if errors:
         raise InvalidInput(f"Invalid statements at index {', '.join(errors)}; nothing was recorded.", errors=errors)
     return read
@@ -196,14 +197,3 @@ def percent(score: dict) -> float | None:
         low = score.get("min", 0.0)
         return round((score["raw"] - low) / (score["max"] - low) * 100, 4)
     return None
-
-
-def _flatten(messages: Any, path: str = "") -> dict[str, list[str]]:
-    """Marshmallow's nested messages as one level keyed by dotted path ("result.score.scaled")."""
-    if not isinstance(messages, dict):
-        return {path or "statement": messages if isinstance(messages, list) else [messages]}
-    flat: dict[str, list[str]] = {}
-    for key, value in messages.items():
-        child = path if key == "_schema" else f"{path}.{key}" if path else str(key)
-        flat.update(_flatten(value, child))
-    return flat
