@@ -158,3 +158,20 @@ def test_the_downloadable_badge_has_the_signed_credential_baked_in(issuer):
     svg = issuer.test_client().get(f"/credentials/{credential['id']}/badge.svg")
     assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"
     assert unbake_svg(svg.get_data(as_text=True)) == credential["jwt"]
+
+
+def test_the_public_page_shows_the_badge_the_skills_and_the_status(issuer):
+    skill = {"framework": "ESCO", "url": "http://data.europa.eu/esco/skill/ccd0a1d9-afda-43d9-b901-96344886e14d",
+             "code": "S5.6.1", "name": "use databases <&> queries"}
+    achievement = define(issuer, skills=[skill])
+    data = completion_data(achievement)
+    complete(issuer, data, at=datetime.now(UTC))
+    [credential] = credentials_of(issuer, data["employee_id"])
+
+    page = issuer.test_client().get(f"/credentials/{credential['id']}").get_data(as_text=True)
+
+    assert f'/achievements/{achievement["id"]}/v1/image' in page
+    assert "use databases &lt;&amp;&gt; queries" in page and skill["url"] in page
+    assert "Verified:" in page
+    issuer.test_client().post(f"/api/credentials/{credential['id']}/revoke", json={"reason": "Issued in error"}, headers=hr_admin())
+    assert "revoked on" in issuer.test_client().get(f"/credentials/{credential['id']}").get_data(as_text=True)
