@@ -24,6 +24,7 @@ from shared.errors import DomainError
 HR_ADMIN = "hr-admin"
 ASSESSOR = "assessor"
 COMPLETIONS_SCOPE = "completions:write"
+SCIM_SCOPE = "scim:provision"  # the IdP provisioning people into the directory (SCIM 2.0)
 # Asymmetric algorithms only: a shared-secret or `none` token is never accepted.
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA", "Ed25519"]
 

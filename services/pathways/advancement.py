@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from services.pathways.models import AdvancementRequest, LevelAttainment, Pathway, Person
 from services.pathways.progress import update_progress
+from services.pathways.request_history import record_transition
 from shared.bus.outbox import publish
 from shared.errors import Conflict, Forbidden, NotFound
 
@@ -61,6 +62,7 @@ def decide(
     request.decided_at = now
     request.decided_by = decider_id
     request.comment = comment
+    record_transition(session, request, actor=decider_id, from_status="open", at=now, comment=comment)
     pathway = session.get(Pathway, request.pathway_id)
     level = next(level for level in pathway.levels if level.number == request.level)
     if approve:

@@ -2,16 +2,19 @@
 
 from flask import current_app, request
 
-from services.pathways import advancement, design, directory, progress
+from services.pathways import advancement, design, directory, progress, request_history, request_lifecycle
 from services.pathways.schemas import (
     AdvancementRequestOutput,
     DecisionInput,
+    ImportQuery,
     ImportReportOutput,
     PathwayInput,
     PathwayOutput,
     PathwayProgressOutput,
     PersonOutput,
+    RequestHistoryOutput,
     RequestQuery,
+    WithdrawalInput,
 )
 from shared.auth import HR_ADMIN, current_principal, require
 from shared.errors import Forbidden, InvalidInput
@@ -67,10 +70,14 @@ def get_pathway(pathway_id):
 
 @bp.post("/people/import")
 @require(role=HR_ADMIN)
+@bp.arguments(ImportQuery, location="query")
 @bp.response(200, ImportReportOutput)
 @bp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}})
-def import_people():
-    """Import the org chart from CSV (employee_id, email, name, manager_id); all rows or none (HR admins)."""
+def import_people(query):
+    """Import the org chart from CSV (employee_id, email, name, manager_id, active); all rows or none (HR admins).
+
+    `mode=full` also deactivates everyone active who is not in the file; `dry_run=true` only reports.
+    """
     if request.mimetype != "text/csv":
         raise InvalidInput("send the org chart as text/csv")
     request.max_content_length = current_app.config["ORG_CHART_MAX_BYTES"]  # a whole company, not one JSON body
@@ -80,7 +87,8 @@ def import_people():
         raise InvalidInput(f"the file is not UTF-8 text: {error}") from error
     with database().transaction() as session:
         return directory.import_org_chart(
-            session, text, max_rows=current_app.config["ORG_CHART_MAX_ROWS"], now=now(), source=_source()
+            session, text, max_rows=current_app.config["ORG_CHART_MAX_ROWS"], now=now(), source=_source(),
+            full=query["mode"] == "full", dry_run=query["dry_run"],
         )
 
 
@@ -126,6 +134,34 @@ def get_request(request_id):
         found = advancement.get_request(session, request_id)
         _check_can_see(session, found.employee_id)
         return found
+
+
+@bp.get("/advancement-requests/<request_id>/history")
+@require()
+@bp.response(200, RequestHistoryOutput(many=True))
+def get_request_history(request_id):
+    """Every status change of a request, oldest first, with who made it (the employee, their manager, or HR)."""
+    with database().transaction() as session:
+        found = advancement.get_request(session, request_id)
+        _check_can_see(session, found.employee_id)
+        return request_history.history_of(session, found.id)
+
+
+@bp.post("/advancement-requests/<request_id>/withdraw")
+@require()
+@bp.arguments(WithdrawalInput)
+@bp.response(200, AdvancementRequestOutput)
+def withdraw_request(withdrawal, request_id):
+    """Withdraw your own open advancement request (the employee only)."""
+    with database().transaction() as session:
+        return request_lifecycle.withdraw(
+            session,
+            request_id,
+            employee_id=current_principal().subject,
+            comment=withdrawal["comment"],
+            now=now(),
+            source=_source(),
+        )
 
 
 def _decide(request_id: str, decision: dict, approve: bool):

@@ -5,15 +5,20 @@ from pathlib import Path
 from flask import Flask
 
 from services.pathways.config import Config
-from shared.web import create_service_app, register_api
+from shared.web import create_service_app, csrf, register_api
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Create the pathways app; `config` overrides the class defaults and the environment."""
     app, api = create_service_app(__name__, Config, config, migrations=Path(__file__).parent / "migrations")
     from services.pathways.api import bp
+    from services.pathways.replay import replay_projections_command
+    from services.pathways.scim import bp as scim
     from services.pathways.views import bp as pages
 
     register_api(app, api, bp)
     app.register_blueprint(pages)
+    app.register_blueprint(scim)
+    csrf.exempt(scim)  # bearer tokens only, which a browser never sends on its own
+    app.cli.add_command(replay_projections_command)
     return app

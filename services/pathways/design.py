@@ -16,21 +16,56 @@ def slugify(name: str) -> str:
     return slug if len(slug) >= 2 else "pathway"
 
 
+def all_of(level: dict) -> tuple[str, list[str]]:
+    """The level's all-of credentials and the name they were given under (`all_of`, or the older `credentials`)."""
+    key = "all_of" if "all_of" in level else "credentials"
+    return key, list(level.get(key) or [])
+
+
+def _credential_problem(achievement_id: str, entry: CatalogEntry | None, named_so_far: set[str]) -> str | None:
+    if entry is None:
+        return f"unknown credential {achievement_id!r}"
+    if entry.retired:
+        return f"credential {achievement_id!r} is retired"
+    if achievement_id in named_so_far:
+        return f"credential {achievement_id!r} is already required by this or an earlier level"
+    return None
+
+
 def validate_levels(levels: list[dict], catalog: dict[str, CatalogEntry]) -> list[dict]:
-    """Every problem of a pathway's levels, by field: unknown, retired or repeated credentials."""
+    """Every problem of a pathway's levels, by field: unknown, retired or repeated credentials, unreachable rules."""
     problems = []
-    required_so_far: set[str] = set()
+    named_so_far: set[str] = set()
+
+    def check(field: str, achievement_id: str) -> bool:
+        """Report a credential that cannot count; whether it can."""
+        message = _credential_problem(achievement_id, catalog.get(achievement_id), named_so_far)
+        named_so_far.add(achievement_id)
+        if message:
+            problems.append({"field": field, "message": message})
+        return message is None
+
+    soft_in_catalog = sum(1 for entry in catalog.values() if entry.category == "soft" and not entry.retired)
     for index, level in enumerate(levels):
-        for position, achievement_id in enumerate(level["credentials"]):
-            field = f"levels[{index}].credentials[{position}]"
-            entry = catalog.get(achievement_id)
-            if entry is None:
-                problems.append({"field": field, "message": f"unknown credential {achievement_id!r}"})
-            elif entry.retired:
-                problems.append({"field": field, "message": f"credential {achievement_id!r} is retired"})
-            elif achievement_id in required_so_far:
-                problems.append({"field": field, "message": f"credential {achievement_id!r} is already required by this or an earlier level"})
-            required_so_far.add(achievement_id)
+        key, required = all_of(level)
+        for position, achievement_id in enumerate(required):
+            check(f"levels[{index}].{key}[{position}]", achievement_id)
+        groups = level.get("n_of") or []
+        for group_index, group in enumerate(groups):
+            field = f"levels[{index}].n_of[{group_index}]"
+            usable = sum(check(f"{field}.credentials[{position}]", achievement_id) for position, achievement_id in enumerate(group["credentials"]))
+            if group["n"] > len(group["credentials"]):
+                problems.append({"field": f"{field}.n", "message": f"needs {group['n']} of a group of {len(group['credentials'])}"})
+            elif group["n"] > usable:
+                problems.append({"field": f"{field}.n", "message": f"needs {group['n']} but only {usable} of the group can be earned"})
+        soft = level.get("min_soft_skill_credentials", 0)
+        if soft > soft_in_catalog:
+            problems.append({"field": f"levels[{index}].min_soft_skill_credentials",
+                             "message": f"needs {soft} soft-skill credentials but the catalog has {soft_in_catalog}"})
+        if index == 0 and level.get("min_months_at_previous_level", 0):
+            problems.append({"field": "levels[0].min_months_at_previous_level", "message": "the first level has no previous level"})
+        if not required and not groups and not soft:
+            problems.append({"field": f"levels[{index}]", "message": "a level needs all_of, n_of or min_soft_skill_credentials"})
     return problems
 
 
@@ -52,14 +87,15 @@ def define_pathway(session: Session, definition: dict, *, now: datetime) -> Path
                 pathway_id=pathway_id,
                 number=number,
                 name=level["name"],
-                required_achievements=list(level["credentials"]),
+                required_achievements=all_of(level)[1],
+                n_of=[{"n": group["n"], "credentials": list(group["credentials"])} for group in level.get("n_of", [])],
+                min_months_at_previous_level=level.get("min_months_at_previous_level", 0),
+                min_soft_skill_credentials=level.get("min_soft_skill_credentials", 0),
                 requires_approval=level["requires_approval"],
             )
         )
-        session.add_all(
-            LevelRequirement(achievement_id=achievement_id, pathway_id=pathway_id, level=number)
-            for achievement_id in level["credentials"]
-        )
+        named = all_of(level)[1] + [achievement_id for group in level.get("n_of", []) for achievement_id in group["credentials"]]
+        session.add_all(LevelRequirement(achievement_id=achievement_id, pathway_id=pathway_id, level=number) for achievement_id in named)
     session.flush()
     session.refresh(pathway)
     return pathway

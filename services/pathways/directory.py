@@ -1,4 +1,5 @@
-"""The org directory: import the org chart from CSV, validated as a whole before any change."""
+"""The org directory: import the org chart from CSV (validated as a whole before any change) or
+provision one person at a time (SCIM), under the same rules and with the same event."""
 
 import csv
 import io
@@ -6,12 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from marshmallow import ValidationError, validate
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.pathways.models import Person
 from shared.bus.outbox import publish
-from shared.errors import InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 
 PERSON_UPSERTED = "skillstack.directory.person.upserted.v1"
 COLUMNS = ("employee_id", "email", "name", "manager_id", "active")
@@ -26,6 +27,7 @@ class ImportReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    deactivated: int = 0  # a full sync: active people not in the file
 
 
 def parse_org_chart(text: str, max_rows: int) -> list[dict]:
@@ -122,41 +124,77 @@ def _people_in_cycles(manager_of: dict[str, str | None]) -> set[str]:
     return in_cycles
 
 
-def import_org_chart(session: Session, text: str, *, max_rows: int, now: datetime, source: str) -> ImportReport:
+def import_org_chart(
+    session: Session, text: str, *, max_rows: int, now: datetime, source: str, full: bool = False, dry_run: bool = False
+) -> ImportReport:
     """Create or update everyone in the file, announcing each change; nothing changes if any row is bad.
 
-    People who leave are marked `active` false, never deleted: their history stays.
+    People who leave are marked `active` false, never deleted: their history stays. A full sync
+    (`full`) also deactivates everyone active who is not in the file; an incremental one leaves
+    them alone. A dry run reports what the import would do and changes nothing.
     """
     rows = parse_org_chart(text, max_rows)
     people = {person.employee_id: person for person in session.scalars(select(Person))}
+    in_file = {row["employee_id"] for row in rows}
+    leavers = [person for pid, person in sorted(people.items()) if full and person.active and pid not in in_file]
     problems = validate_org_chart(rows, {pid: person.manager_id for pid, person in people.items()})
     if problems:
-        raise InvalidInput(f"the org chart has {len(problems)} problem(s); nothing was imported", errors=problems)
-    report = ImportReport()
+        leaving = f"; {len(leavers)} people not in the file would have been deactivated" if full else ""
+        raise InvalidInput(f"the org chart has {len(problems)} problem(s); nothing was imported{leaving}", errors=problems)
+    report = ImportReport(deactivated=len(leavers))
     for row in rows:
-        active = ACTIVE_VALUES[row["active"].lower()]
-        values = {"email": row["email"], "name": row["name"], "manager_id": row["manager_id"] or None, "active": active}
-        person = people.get(row["employee_id"])
-        if person is None:
-            person = Person(employee_id=row["employee_id"], updated_at=now, **values)
-            session.add(person)
-            report.created += 1
-        elif all(getattr(person, key) == value for key, value in values.items()):
-            report.unchanged += 1
-            continue
-        else:
-            for key, value in values.items():
-                setattr(person, key, value)
-            person.updated_at = now
-            report.updated += 1
-        publish(
-            session,
-            PERSON_UPSERTED,
-            {"employee_id": person.employee_id, **values},
-            source=source,
-            now=lambda: now,
-        )
+        values = {"email": row["email"], "name": row["name"], "manager_id": row["manager_id"] or None,
+                  "active": ACTIVE_VALUES[row["active"].lower()]}
+        change = _change(people.get(row["employee_id"]), values)
+        setattr(report, change, getattr(report, change) + 1)
+        if not dry_run:
+            _write(session, people.get(row["employee_id"]), row["employee_id"], values, now=now, source=source)
+    for person in [] if dry_run else leavers:
+        _write(session, person, person.employee_id, _values_of(person) | {"active": False}, now=now, source=source)
     return report
+
+
+def upsert_person(session: Session, employee_id: str, values: dict, *, now: datetime, source: str) -> tuple[Person, str]:
+    """Create or replace one person (email, name, manager_id, active) under the org chart's rules.
+
+    Returns the person and what happened: "created", "updated" or "unchanged" (no event then).
+    """
+    row = {"row": 1, "employee_id": employee_id, "email": values["email"] or "", "name": values["name"] or "",
+           "manager_id": values["manager_id"] or "", "active": "true" if values["active"] else "false"}
+    managers = dict(session.execute(select(Person.employee_id, Person.manager_id)).all())
+    problems = validate_org_chart([row], managers)
+    if problems:
+        raise InvalidInput("; ".join(f"{problem['column']}: {problem['message']}" for problem in problems), errors=problems)
+    person = session.get(Person, employee_id)
+    change = _change(person, values)
+    return _write(session, person, employee_id, values, now=now, source=source), change
+
+
+def _values_of(person: Person) -> dict:
+    return {"email": person.email, "name": person.name, "manager_id": person.manager_id, "active": person.active}
+
+
+def _change(person: Person | None, values: dict) -> str:
+    """What writing `values` would do to a person: "created", "updated" or "unchanged"."""
+    if person is None:
+        return "created"
+    return "unchanged" if _values_of(person) == values else "updated"
+
+
+def _write(session: Session, person: Person | None, employee_id: str, values: dict, *, now: datetime, source: str) -> Person:
+    """Store a person's new values and announce them, unless nothing changed."""
+    change = _change(person, values)
+    if change == "unchanged":
+        return person
+    if person is None:
+        person = Person(employee_id=employee_id, updated_at=now, **values)
+        session.add(person)
+    else:
+        for key, value in values.items():
+            setattr(person, key, value)
+        person.updated_at = now
+    publish(session, PERSON_UPSERTED, {"employee_id": employee_id, **values}, source=source, now=lambda: now)
+    return person
 
 
 def get_person(session: Session, employee_id: str) -> Person:
@@ -164,3 +202,20 @@ def get_person(session: Session, employee_id: str) -> Person:
     if person is None:
         raise NotFound(f"no person {employee_id!r}")
     return person
+
+
+def add_person(session: Session, employee_id: str, values: dict, *, now: datetime, source: str) -> Person:
+    """Create a person who must not exist yet (provisioning), under the org chart's rules."""
+    if session.get(Person, employee_id) is not None:
+        raise Conflict(f"a person {employee_id!r} already exists")
+    person, _ = upsert_person(session, employee_id, values, now=now, source=source)
+    return person
+
+
+def list_people(session: Session, *, employee_id: str | None = None, offset: int = 0, limit: int = 100) -> tuple[list[Person], int]:
+    """A page of the directory in employee id order (or the one person with that id), and the total."""
+    query = select(Person).order_by(Person.employee_id)
+    if employee_id is not None:
+        query = query.where(Person.employee_id == employee_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    return list(session.scalars(query.offset(offset).limit(limit))), total

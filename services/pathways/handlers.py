@@ -7,13 +7,20 @@ from sqlalchemy.orm import Session
 
 from services.pathways.models import CatalogEntry, HeldCredential
 from services.pathways.progress import pathways_needing, update_progress
+from services.pathways.request_lifecycle import close_unmet_requests
 from shared.events import Event
 
 TOPICS = ["issuer.catalog", "issuer.credentials"]
 
 
-def build_handlers(*, source: str, clock: Callable[[], datetime]) -> dict[str, Callable[[Session, Event], None]]:
-    """The handlers of the pathways worker, bound to its event source and clock."""
+def build_handlers(
+    *, source: str, clock: Callable[[], datetime], progress: bool = True
+) -> dict[str, Callable[[Session, Event], None]]:
+    """The handlers of the pathways worker, bound to its event source and clock.
+
+    With `progress=False` they keep the projections (catalog, held credentials) only and never
+    touch progress or requests, nor publish: what a replay rebuilds (see replay.py).
+    """
 
     def on_credential_defined(session: Session, event: Event) -> None:
         data = event.data
@@ -44,6 +51,8 @@ def build_handlers(*, source: str, clock: Callable[[], datetime]) -> dict[str, C
                 )
             )
             session.flush()
+        if not progress:
+            return
         pathways = pathways_needing(session, data["achievement_id"])
         update_progress(session, data["employee_id"], pathways, now=clock(), source=source)
 
@@ -52,6 +61,13 @@ def build_handlers(*, source: str, clock: Callable[[], datetime]) -> dict[str, C
             held = session.get(HeldCredential, event.data["credential_id"])
             if held is not None:
                 held.status = status
+                if not progress:
+                    return
+                session.flush()
+                # A level is decided on what the employee holds at decision time: a lost credential re-opens the gap.
+                close_unmet_requests(
+                    session, held.employee_id, credential_id=held.credential_id, cause=status, now=clock(), source=source
+                )
 
         return on_credential_ended
 

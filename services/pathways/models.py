@@ -49,14 +49,19 @@ class Pathway(Base):
 
 
 class Level(Base):
-    """One rung of a pathway: the credentials it needs (beyond the previous level) and whether a manager approves."""
+    """One rung of a pathway: what it needs beyond the previous level, and whether a manager approves."""
 
     __tablename__ = "levels"
 
     pathway_id: Mapped[str] = mapped_column(ForeignKey("pathways.id"), primary_key=True)
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    required_achievements: Mapped[list[str]] = mapped_column(JSON)
+    required_achievements: Mapped[list[str]] = mapped_column(JSON)  # all of these ("all_of")
+    # Groups of {"n": int, "credentials": [ids]}: at least n of each group.
+    n_of: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    min_months_at_previous_level: Mapped[int] = mapped_column(Integer, default=0)
+    # At least this many valid credentials of the "soft" catalog category, whichever they are.
+    min_soft_skill_credentials: Mapped[int] = mapped_column(Integer, default=0)
     requires_approval: Mapped[bool] = mapped_column(default=True)
 
 
@@ -123,4 +128,18 @@ class AdvancementRequest(Base):
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     decided_by: Mapped[str | None] = mapped_column(String(200))
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class AdvancementRequestHistory(Base):
+    """One change of an advancement request's status: when, by whom ("system" for events), and why."""
+
+    __tablename__ = "advancement_request_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("advancement_requests.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(200))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str | None] = mapped_column(Text)

@@ -4,8 +4,9 @@
 employee an event concerns, so its cost depends on that employee's pathways only.
 """
 
+import calendar
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,22 +15,43 @@ from sqlalchemy.orm import Session
 
 from services.pathways.models import (
     AdvancementRequest,
+    CatalogEntry,
     HeldCredential,
+    Level,
     LevelAttainment,
     LevelRequirement,
     Pathway,
     Person,
 )
+from services.pathways.request_history import SYSTEM, record_transition
 from shared.bus.outbox import publish
 
 ADVANCEMENT_REQUESTED = "skillstack.pathways.advancement.requested.v1"
+SOFT = "soft"
 
 
 @dataclass(frozen=True)
 class LevelRule:
+    """What one level needs: all of `required`, at least n of each `n_of` group, time at the previous level, soft skills."""
+
     number: int
     required: frozenset[str]
     requires_approval: bool
+    n_of: tuple[tuple[int, frozenset[str]], ...] = ()
+    min_months_at_previous_level: int = 0
+    min_soft_skill_credentials: int = 0
+
+    @classmethod
+    def of(cls, level: Level) -> "LevelRule":
+        """The rule of a stored level."""
+        return cls(
+            level.number,
+            frozenset(level.required_achievements),
+            level.requires_approval,
+            tuple((group["n"], frozenset(group["credentials"])) for group in level.n_of or ()),
+            level.min_months_at_previous_level or 0,
+            level.min_soft_skill_credentials or 0,
+        )
 
 
 @dataclass(frozen=True)
@@ -40,17 +62,52 @@ class AdvancementPlan:
     request: int | None
 
 
-def plan_advancement(levels: list[LevelRule], held: set[str], attained: set[int]) -> AdvancementPlan:
-    """Walk the ladder from the bottom: a level counts once attained; the first unmet or unapproved level stops the walk."""
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` later, clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def credentials_met(level: LevelRule, held: Mapping[str, str | None]) -> bool:
+    """Whether the held credentials (achievement id -> catalog category) satisfy the level's credential rules."""
+    soft_held = sum(1 for category in held.values() if category == SOFT)
+    return (
+        level.required <= held.keys()
+        and all(len(group & held.keys()) >= n for n, group in level.n_of)
+        and soft_held >= level.min_soft_skill_credentials
+    )
+
+
+def waited_long_enough(level: LevelRule, previous_attained_at: datetime | None, now: datetime) -> bool:
+    """Whether the previous level was attained at least the level's minimum number of months ago."""
+    if level.min_months_at_previous_level == 0:
+        return True
+    return previous_attained_at is not None and add_months(previous_attained_at, level.min_months_at_previous_level) <= now
+
+
+def plan_advancement(
+    levels: list[LevelRule], held: Mapping[str, str | None], attained: Mapping[int, datetime], *, now: datetime
+) -> AdvancementPlan:
+    """Walk the ladder from the bottom: a level counts once attained; the first unmet or unapproved level stops the walk.
+
+    `held` maps each validly held achievement to its catalog category; `attained` maps levels to when they were attained.
+    """
     attain: list[int] = []
+    attained_at = dict(attained)
+    previous: int | None = None
     for level in sorted(levels, key=lambda rule: rule.number):
-        if level.number in attained:
-            continue
-        if not level.required <= held:
-            break
-        if level.requires_approval:
-            return AdvancementPlan(tuple(attain), level.number)
-        attain.append(level.number)
+        if level.number not in attained_at:
+            if not credentials_met(level, held):
+                break
+            if not waited_long_enough(level, attained_at.get(previous) if previous is not None else None, now):
+                break
+            if level.requires_approval:
+                return AdvancementPlan(tuple(attain), level.number)
+            attain.append(level.number)
+            attained_at[level.number] = now
+        previous = level.number
     return AdvancementPlan(tuple(attain), None)
 
 
@@ -67,13 +124,28 @@ def valid_achievements(session: Session, employee_id: str, now: datetime) -> set
     )
 
 
-def pathways_needing(session: Session, achievement_id: str) -> list[str]:
-    """The pathways with a level that requires this achievement."""
-    return list(
-        session.scalars(
-            select(LevelRequirement.pathway_id).where(LevelRequirement.achievement_id == achievement_id).distinct()
-        )
+def held_categories(session: Session, employee_id: str, now: datetime) -> dict[str, str | None]:
+    """The achievements the employee currently holds a valid credential of, with their catalog category."""
+    valid = valid_achievements(session, employee_id, now)
+    if not valid:
+        return {}
+    categories = dict(
+        session.execute(
+            select(CatalogEntry.achievement_id, CatalogEntry.category).where(CatalogEntry.achievement_id.in_(valid))
+        ).all()
     )
+    return {achievement_id: categories.get(achievement_id) for achievement_id in valid}
+
+
+def pathways_needing(session: Session, achievement_id: str) -> list[str]:
+    """The pathways with a level this achievement counts towards: named in it, or soft and counted by its balance rule."""
+    pathway_ids = set(
+        session.scalars(select(LevelRequirement.pathway_id).where(LevelRequirement.achievement_id == achievement_id))
+    )
+    entry = session.get(CatalogEntry, achievement_id)
+    if entry is not None and entry.category == SOFT:
+        pathway_ids |= set(session.scalars(select(Level.pathway_id).where(Level.min_soft_skill_credentials > 0)))
+    return sorted(pathway_ids)
 
 
 def update_progress(
@@ -86,19 +158,18 @@ def update_progress(
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> list[AdvancementRequest]:
     """Record newly attained levels and open the requests the employee's progress calls for."""
-    held = valid_achievements(session, employee_id, now)
+    held = held_categories(session, employee_id, now)
     opened = []
     for pathway_id in sorted(pathway_ids):
         pathway = session.get(Pathway, pathway_id)
-        attained = set(
-            session.scalars(
-                select(LevelAttainment.level).where(
+        attained = dict(
+            session.execute(
+                select(LevelAttainment.level, LevelAttainment.attained_at).where(
                     LevelAttainment.employee_id == employee_id, LevelAttainment.pathway_id == pathway_id
                 )
-            )
+            ).all()
         )
-        rules = [LevelRule(level.number, frozenset(level.required_achievements), level.requires_approval) for level in pathway.levels]
-        plan = plan_advancement(rules, held, attained)
+        plan = plan_advancement([LevelRule.of(level) for level in pathway.levels], held, attained, now=now)
         for number in plan.attain:
             session.add(LevelAttainment(employee_id=employee_id, pathway_id=pathway_id, level=number, attained_at=now))
         if plan.request is not None and not _has_pending_request(session, employee_id, pathway_id, plan.request):
@@ -134,6 +205,7 @@ def _open_request(session, employee_id, pathway, level_number, *, now, source, n
         opened_at=now,
     )
     session.add(request)
+    record_transition(session, request, actor=SYSTEM, from_status=None, at=now)
     publish(
         session,
         ADVANCEMENT_REQUESTED,
@@ -154,8 +226,11 @@ def _open_request(session, employee_id, pathway, level_number, *, now, source, n
 
 
 def progress_of(session: Session, employee_id: str, *, now: datetime) -> list[dict]:
-    """Per pathway touching the employee: each level's required, held and missing credentials and status."""
-    held = valid_achievements(session, employee_id, now)
+    """Per pathway touching the employee: each level's required, held and missing credentials and status.
+
+    Whether a level's requirements are met is worked out afresh at `now`, so waiting time shows as it passes.
+    """
+    held = held_categories(session, employee_id, now)
     attained = {
         (row.pathway_id, row.level): row
         for row in session.scalars(select(LevelAttainment).where(LevelAttainment.employee_id == employee_id))
@@ -171,14 +246,17 @@ def progress_of(session: Session, employee_id: str, *, now: datetime) -> list[di
     pathway_ids = {pathway_id for pathway_id, _ in attained} | {pathway_id for pathway_id, _ in requests}
     if held:
         pathway_ids |= set(
-            session.scalars(select(LevelRequirement.pathway_id).where(LevelRequirement.achievement_id.in_(held)))
+            session.scalars(select(LevelRequirement.pathway_id).where(LevelRequirement.achievement_id.in_(list(held))))
         )
     summary = []
     for pathway in session.scalars(select(Pathway).where(Pathway.id.in_(pathway_ids)).order_by(Pathway.name)):
         levels = []
+        previous_attained_at = None
         for level in pathway.levels:
             required = level.required_achievements
             request = requests.get((pathway.id, level.number))
+            rule = LevelRule.of(level)
+            waits = rule.min_months_at_previous_level and previous_attained_at is not None
             levels.append(
                 {
                     "number": level.number,
@@ -188,7 +266,11 @@ def progress_of(session: Session, employee_id: str, *, now: datetime) -> list[di
                     "missing": [achievement for achievement in required if achievement not in held],
                     "attained": (pathway.id, level.number) in attained,
                     "request_status": request.status if request else None,
+                    "requirements_met": credentials_met(rule, held) and waited_long_enough(rule, previous_attained_at, now),
+                    "eligible_from": add_months(previous_attained_at, rule.min_months_at_previous_level) if waits else None,
                 }
             )
+            attainment = attained.get((pathway.id, level.number))
+            previous_attained_at = attainment.attained_at if attainment else None
         summary.append({"pathway_id": pathway.id, "pathway_name": pathway.name, "levels": levels})
     return summary

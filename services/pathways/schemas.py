@@ -1,16 +1,36 @@
 """Request and response bodies of the pathways API."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$", error="use 2-64 lowercase letters, digits and dashes")
 
 
-class LevelInput(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+class CredentialGroupInput(Schema):
+    n = fields.Integer(required=True, validate=validate.Range(min=1), metadata={"description": "How many of the group"})
     credentials = fields.List(
         fields.String(validate=validate.Length(min=1, max=64)), required=True, validate=validate.Length(min=1, max=50)
     )
+
+
+class LevelInput(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    all_of = fields.List(fields.String(validate=validate.Length(min=1, max=64)), validate=validate.Length(max=50))
+    credentials = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        validate=validate.Length(max=50),
+        metadata={"description": "The same as all_of (the older name)"},
+    )
+    n_of = fields.List(fields.Nested(CredentialGroupInput), load_default=list, validate=validate.Length(max=20))
+    min_months_at_previous_level = fields.Integer(load_default=0, validate=validate.Range(min=0, max=600))
+    min_soft_skill_credentials = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=50), metadata={"description": "Among all credentials held"}
+    )
     requires_approval = fields.Boolean(load_default=True)
+
+    @validates_schema
+    def one_name_for_all_of(self, data, **kwargs):
+        if "all_of" in data and "credentials" in data:
+            raise ValidationError("give all_of or credentials (the same thing), not both", "credentials")
 
 
 class PathwayInput(Schema):
@@ -23,6 +43,10 @@ class LevelOutput(Schema):
     number = fields.Integer()
     name = fields.String()
     credentials = fields.List(fields.String(), attribute="required_achievements")
+    all_of = fields.Function(lambda level: list(level.required_achievements))  # `credentials` under its own name
+    n_of = fields.List(fields.Nested(CredentialGroupInput))
+    min_months_at_previous_level = fields.Integer()
+    min_soft_skill_credentials = fields.Integer()
     requires_approval = fields.Boolean()
 
 
@@ -33,10 +57,17 @@ class PathwayOutput(Schema):
     levels = fields.List(fields.Nested(LevelOutput))
 
 
+class ImportQuery(Schema):
+    mode = fields.String(load_default="incremental", validate=validate.OneOf(["incremental", "full"]), metadata={
+        "description": "incremental: only the rows in the file change; full: everyone active not in the file is deactivated"})
+    dry_run = fields.Boolean(load_default=False, metadata={"description": "validate and report what would change; change nothing"})
+
+
 class ImportReportOutput(Schema):
     created = fields.Integer()
     updated = fields.Integer()
     unchanged = fields.Integer()
+    deactivated = fields.Integer(metadata={"description": "full sync: active people not in the file, now inactive"})
 
 
 class PersonOutput(Schema):
@@ -55,6 +86,8 @@ class LevelProgressOutput(Schema):
     missing = fields.List(fields.String())
     attained = fields.Boolean()
     request_status = fields.String(allow_none=True)
+    requirements_met = fields.Boolean(metadata={"description": "Every requirement of the level is met now"})
+    eligible_from = fields.DateTime(allow_none=True, metadata={"description": "When the time at the previous level is served"})
 
 
 class PathwayProgressOutput(Schema):
@@ -64,11 +97,23 @@ class PathwayProgressOutput(Schema):
 
 
 class RequestQuery(Schema):
-    status = fields.String(validate=validate.OneOf(["open", "approved", "rejected"]))
+    status = fields.String(validate=validate.OneOf(["open", "approved", "rejected", "withdrawn", "closed"]))
 
 
 class DecisionInput(Schema):
     comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class WithdrawalInput(Schema):
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class RequestHistoryOutput(Schema):
+    at = fields.DateTime()
+    actor = fields.String(metadata={"description": 'An employee id, or "system" for a change an event caused'})
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    comment = fields.String(allow_none=True)
 
 
 class AdvancementRequestOutput(Schema):

@@ -207,6 +207,24 @@ class AdvancementRejected(AdvancementDecided):
     """
 
 
+class AdvancementWithdrawn(AdvancementDecided):
+    """The employee withdrew their open advancement request before a decision (`decided_by`: the employee).
+
+    Key: employee_id. Producer: pathways.
+    """
+
+
+class AdvancementClosed(AdvancementDecided):
+    """A credential the requested level needs expired or was revoked before the decision, so the
+    request closed unanswered (`decided_by`: "system"; `comment`: why). Earning it again opens a new one.
+
+    Key: employee_id. Producer: pathways.
+    """
+
+    credential_id = _id()  # the credential whose end re-opened the gap
+    cause = fields.String(required=True, validate=validate.OneOf(["expired", "revoked"]))
+
+
 # --- directory.people ------------------------------------------------------------------
 
 
@@ -243,6 +261,8 @@ _SPECS = [
     EventSpec("skillstack.pathways.advancement.requested.v1", "pathways.advancements", AdvancementRequested),
     EventSpec("skillstack.pathways.advancement.approved.v1", "pathways.advancements", AdvancementApproved),
     EventSpec("skillstack.pathways.advancement.rejected.v1", "pathways.advancements", AdvancementRejected),
+    EventSpec("skillstack.pathways.advancement.withdrawn.v1", "pathways.advancements", AdvancementWithdrawn),
+    EventSpec("skillstack.pathways.advancement.closed.v1", "pathways.advancements", AdvancementClosed),
     EventSpec("skillstack.directory.person.upserted.v1", "directory.people", PersonUpserted),
 ]
 

@@ -117,6 +117,13 @@ EXAMPLES = {
     },
     "skillstack.pathways.advancement.approved.v1": DECISION | {"comment": "Well deserved."},
     "skillstack.pathways.advancement.rejected.v1": DECISION | {"comment": "Let's pair on a real report first."},
+    "skillstack.pathways.advancement.withdrawn.v1": DECISION | {"decided_by": "emp-1042", "comment": "Applying next quarter."},
+    "skillstack.pathways.advancement.closed.v1": DECISION | {
+        "decided_by": "system",
+        "comment": "credential cred-51c2 expired before the decision; the level's requirements are no longer met",
+        "credential_id": "cred-51c2",
+        "cause": "expired",
+    },
     "skillstack.directory.person.upserted.v1": {
         "employee_id": "emp-1042",
         "email": "ada.lovelace@example.com",

@@ -14,7 +14,7 @@ def test_an_employee_earns_credentials_and_their_manager_approves_the_next_level
     academy.define_catalog()
     pathway = academy.define_pathway()
     assert [level["name"] for level in pathway["levels"]] == ["Junior Analyst", "Associate Analyst"]
-    assert academy.import_org_chart() == {"created": 3, "updated": 0, "unchanged": 0}
+    assert academy.import_org_chart() == {"created": 3, "updated": 0, "unchanged": 0, "deactivated": 0}
 
     # The LMS reports two passed assessments; intake answers 202 at once.
     for achievement_id, score in ((academy.sql, 86), (academy.python, 75)):

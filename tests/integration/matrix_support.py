@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from flask import Flask
 
-from shared.auth import ASSESSOR, COMPLETIONS_SCOPE, HR_ADMIN
+from shared.auth import ASSESSOR, COMPLETIONS_SCOPE, HR_ADMIN, SCIM_SCOPE
 from tests.integration.helpers import handle, issuer_handlers, rows
 from tests.integration.pathways_support import Team, earn, org_chart, requests_of
 from tests.integration.test_notifications_api import credential_issued, inbox_of, join_directory
@@ -16,14 +16,15 @@ from tests.support import bearer, unique
 FORM_PAGES = {"issuer": "/assessments/record"}  # a page of the service with a form (pathways: "/")
 # Where a form's own area has a page, its token comes from there (the page its role opens).
 AREA_FORM_PAGES = {("issuer", "/catalog"): "/catalog"}
-ROLES = ("anonymous", "employee", "other_employee", "manager", "other_manager", "hr", "assessor", "lms")
+ROLES = ("anonymous", "employee", "other_employee", "manager", "other_manager", "hr", "assessor", "lms", "idp")
+MACHINE_CLIENTS = ("lms", "idp")  # client credentials: never a browser session
 COMPLETED = "skillstack.academy.assessment.completed.v1"
 CLOCK = datetime(2027, 5, 4, 9, tzinfo=UTC)
 
 
 def is_browser_route(rule: str) -> bool:
     """Pages and sign-in routes take a session cookie; the API and the probes take bearer tokens."""
-    return not rule.startswith(("/api/", "/healthz", "/readyz", "/verify", "/.well-known/", "/status/", "/credentials/", "/achievements/"))
+    return not rule.startswith(("/api/", "/scim/", "/healthz", "/readyz", "/verify", "/.well-known/", "/status/", "/credentials/", "/achievements/"))
 
 
 class World:
@@ -47,6 +48,9 @@ class World:
             return self.app.test_client(), {}
         if role == "lms":  # a machine client (client credentials): never has a browser session
             token = bearer(self.service, "academy-lms", scopes=(COMPLETIONS_SCOPE,), employee_id=None, client_id="academy-lms")
+            return self.app.test_client(), token
+        if role == "idp":  # the company's IdP provisioning people (SCIM), a machine client too
+            token = bearer(self.service, "idp-scim", scopes=(SCIM_SCOPE,), employee_id=None, client_id="idp-scim")
             return self.app.test_client(), token
         subject, roles = self.subjects[role], self.roles.get(role, ())
         if browser:
@@ -136,6 +140,13 @@ def catalog_form(achievement_id: str | None = None) -> dict:
     return fields | ({"id": achievement_id} if achievement_id else {})
 
 
+def scim_user(employee_id: str, manager_id: str) -> dict:
+    """A valid SCIM User as an IdP provisions it."""
+    return {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": employee_id, "name": {"formatted": "Alan Turing"},
+            "emails": [{"value": f"{employee_id}@example.com", "primary": True}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": {"value": manager_id}}}
+
+
 def completion() -> dict:
     """A valid LMS completion report."""
     return {"attempt_id": unique("attempt"), "employee_id": unique("emp"), "email": "ada@example.com",
@@ -220,6 +231,17 @@ REQUESTS = {
         "path": f"/api/advancement-requests/{w.open_request()}/approve", "json": {"comment": "Well earned"}},
     ("pathways", "POST", "/api/advancement-requests/<request_id>/reject"): lambda w: {
         "path": f"/api/advancement-requests/{w.open_request()}/reject", "json": {"comment": "Not yet"}},
+    ("pathways", "POST", "/api/advancement-requests/<request_id>/withdraw"): lambda w: {
+        "path": f"/api/advancement-requests/{w.open_request()}/withdraw", "json": {"comment": "Next quarter"}},
+    ("pathways", "GET", "/api/advancement-requests/<request_id>/history"): lambda w: {
+        "path": f"/api/advancement-requests/{w.open_request()}/history"},
+    ("pathways", "POST", "/scim/v2/Users"): lambda w: {"json": scim_user(unique("alan"), w.team.manager)},
+    ("pathways", "GET", "/scim/v2/Users/<user_id>"): lambda w: {"path": f"/scim/v2/Users/{w.team.employee}"},
+    ("pathways", "PUT", "/scim/v2/Users/<user_id>"): lambda w: {
+        "path": f"/scim/v2/Users/{w.team.employee}", "json": scim_user(w.team.employee, w.team.manager)},
+    ("pathways", "PATCH", "/scim/v2/Users/<user_id>"): lambda w: {"path": f"/scim/v2/Users/{w.team.employee}", "json": {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "active", "value": False}]}},
+    ("pathways", "DELETE", "/scim/v2/Users/<user_id>"): lambda w: {"path": f"/scim/v2/Users/{w.team.employee}"},
     ("pathways", "GET", "/approvals"): lambda w: {"marker": w.open_request()},
     ("pathways", "POST", "/approvals/<request_id>"): lambda w: {
         "path": f"/approvals/{w.open_request()}", "data": {"decision": "approve", "comment": "Well earned"}},

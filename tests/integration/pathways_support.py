@@ -17,8 +17,8 @@ ISSUED = "skillstack.issuer.credential.issued.v1"
 CLOCK = datetime(2027, 5, 4, 9, tzinfo=UTC)
 
 
-def handlers():
-    return build_handlers(source="/skillstack/pathways", clock=lambda: CLOCK)
+def handlers(at: datetime = CLOCK):
+    return build_handlers(source="/skillstack/pathways", clock=lambda: at)
 
 
 def hr_admin(subject: str | None = None) -> dict[str, str]:
@@ -29,7 +29,7 @@ def as_person(employee_id: str) -> dict[str, str]:
     return bearer("pathways", employee_id)
 
 
-def seed_catalog(pathways, *names: str, retired: bool = False) -> list[str]:
+def seed_catalog(pathways, *names: str, retired: bool = False, category: str = "technical") -> list[str]:
     """Project credential.defined events into the catalog, as the worker does; return the new ids."""
     ids = []
     for name in names:
@@ -42,6 +42,7 @@ def seed_catalog(pathways, *names: str, retired: bool = False) -> list[str]:
                 "achievement_id": achievement_id,
                 "version": 1,
                 "name": name,
+                "category": category,
                 "description": f"{name}, as the academy teaches it.",
                 "assessment_id": unique("assessment"),
                 "min_score": 80,
@@ -107,14 +108,15 @@ def team(pathways) -> Team:
     return Team(employee, manager, other_manager, other_employee, pathway_id, [sql, python], [visualisation])
 
 
-def earn(pathways, employee: str, achievement_id: str) -> None:
-    """Project a credential.issued event, as the worker does."""
+def earn(pathways, employee: str, achievement_id: str, *, at: datetime = CLOCK) -> str:
+    """Project a credential.issued event, as the worker does (its clock reading `at`); return the credential's id."""
+    credential_id = unique("credential")
     handle(
         pathways,
-        handlers(),
+        handlers(at),
         ISSUED,
         {
-            "credential_id": unique("credential"),
+            "credential_id": credential_id,
             "employee_id": employee,
             "achievement_id": achievement_id,
             "achievement_version": 1,
@@ -124,6 +126,7 @@ def earn(pathways, employee: str, achievement_id: str) -> None:
             "source_event_id": unique("completion"),
         },
     )
+    return credential_id
 
 
 def requests_of(pathways, employee: str) -> list[dict]:

@@ -6,7 +6,8 @@ valid request, so the status says what the caller may do, not whether the body w
 
 Roles: `employee` and `manager` (their direct manager), `other_employee` and `other_manager` (a
 team of their own), `hr` (hr-admin role), `assessor` (assessor role), `lms` (a machine client
-with the completions:write scope, never signed in to pages) and `anonymous`. APIs get bearer
+with the completions:write scope, never signed in to pages), `idp` (the company's IdP, a machine
+client with the scim:provision scope, never signed in either) and `anonymous`. APIs get bearer
 tokens; pages and sign-in routes get a signed-in browser session (the LMS sends its token there,
 which pages ignore), and their form posts carry the CSRF token of a page.
 """
@@ -15,7 +16,7 @@ which pages ignore), and their form posts carry the CSRF token of a page.
 import pytest
 
 from tests.conftest import ROOT
-from tests.integration.matrix_support import ROLES, World, is_browser_route, request_for
+from tests.integration.matrix_support import MACHINE_CLIENTS, ROLES, World, is_browser_route, request_for
 
 pytestmark = pytest.mark.infra
 
@@ -51,7 +52,7 @@ def owner_hr(status: int) -> dict[str, int]:
 def browser(signed_in: int, *, signed_out: int = 302, **per_person: int) -> dict[str, int]:
     """A browser route: a signed-in person gets `signed_in` (or their own status); without a
     session (anonymous, the LMS) a page sends to sign-in, and a form post has no CSRF token to send."""
-    return everyone(signed_in) | {"anonymous": signed_out, "lms": signed_out} | per_person
+    return everyone(signed_in) | {"anonymous": signed_out, "lms": signed_out, "idp": signed_out} | per_person
 
 
 SHARED = {  # mounted by every service (shared.web, shared.sso)
@@ -116,6 +117,14 @@ EXPECTED = {(service, method, rule): row for service in SERVICES for (method, ru
     ("pathways", "GET", "/api/advancement-requests/<request_id>"): owner_manager_hr(200),
     ("pathways", "POST", "/api/advancement-requests/<request_id>/approve"): only(manager=200),
     ("pathways", "POST", "/api/advancement-requests/<request_id>/reject"): only(manager=200),
+    ("pathways", "POST", "/api/advancement-requests/<request_id>/withdraw"): only(employee=200),  # their own request
+    ("pathways", "GET", "/api/advancement-requests/<request_id>/history"): owner_manager_hr(200),
+    ("pathways", "POST", "/scim/v2/Users"): only(idp=201),  # the IdP alone provisions people
+    ("pathways", "GET", "/scim/v2/Users"): only(idp=200),
+    ("pathways", "GET", "/scim/v2/Users/<user_id>"): only(idp=200),
+    ("pathways", "PUT", "/scim/v2/Users/<user_id>"): only(idp=200),
+    ("pathways", "PATCH", "/scim/v2/Users/<user_id>"): only(idp=200),
+    ("pathways", "DELETE", "/scim/v2/Users/<user_id>"): only(idp=204),
     ("pathways", "GET", "/"): browser(200),
     ("pathways", "GET", "/approvals"): browser(200),  # filtered: see LISTED_TO
     ("pathways", "POST", "/approvals/<request_id>"): browser(403, signed_out=400, manager=302),
@@ -196,7 +205,7 @@ def test_each_role_gets_the_status_the_policy_gives_it(apps, request, service, m
     body = response.get_data().decode(errors="replace")  # some answers are images
     expected = EXPECTED[service, method, rule][role]
     assert response.status_code == expected, f"{role}: {method} {rule} answered {response.status_code}, not {expected}: {body[:300]}"
-    if role in ("anonymous", "lms") and expected == 302 and not rule.startswith("/auth/"):
+    if role in ("anonymous", *MACHINE_CLIENTS) and expected == 302 and not rule.startswith("/auth/"):
         assert response.headers["Location"].startswith("/auth/login?next="), response.headers["Location"]
     if marker and response.status_code == 200:
         shown = marker in body

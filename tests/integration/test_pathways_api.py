@@ -49,8 +49,10 @@ def test_hr_defines_a_two_level_pathway(pathways):
         "name": "Data Analyst",
         "version": 1,
         "levels": [
-            {"number": 1, "name": "Junior", "credentials": [sql, python], "requires_approval": True},
-            {"number": 2, "name": "Associate", "credentials": [visualisation, statistics], "requires_approval": False},
+            {"number": 1, "name": "Junior", "credentials": [sql, python], "all_of": [sql, python], "n_of": [],
+             "min_months_at_previous_level": 0, "min_soft_skill_credentials": 0, "requires_approval": True},
+            {"number": 2, "name": "Associate", "credentials": [visualisation, statistics], "all_of": [visualisation, statistics],
+             "n_of": [], "min_months_at_previous_level": 0, "min_soft_skill_credentials": 0, "requires_approval": False},
         ],
     }
     assert count(pathways, "levels", "pathway_id = :p", p=pathway_id) == 2
@@ -94,7 +96,7 @@ def test_an_org_chart_import_creates_people_and_announces_each_once(pathways):
     response = import_csv(pathways, chart)
 
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.get_json() == {"created": 3, "updated": 0, "unchanged": 0}
+    assert response.get_json() == {"created": 3, "updated": 0, "unchanged": 0, "deactivated": 0}
     people = rows(
         pathways, "SELECT * FROM people WHERE employee_id IN (:a, :b, :c)", a=boss, b=ada, c=grace
     )
@@ -112,7 +114,7 @@ def test_an_org_chart_import_creates_people_and_announces_each_once(pathways):
     again = import_csv(pathways, chart)
 
     assert again.status_code == 200
-    assert again.get_json() == {"created": 0, "updated": 0, "unchanged": 3}
+    assert again.get_json() == {"created": 0, "updated": 0, "unchanged": 3, "deactivated": 0}
     assert table_counts(pathways, *DIRECTORY_TABLES) == before
 
 
@@ -228,9 +230,9 @@ def test_completing_a_level_asks_the_manager_and_progress_shows_what_is_held_and
     }
     expected_levels = [
         {"number": 1, "name": "Junior", "required": team.level_one, "held": team.level_one, "missing": [],
-         "attained": False, "request_status": "open"},
+         "attained": False, "request_status": "open", "requirements_met": True, "eligible_from": None},
         {"number": 2, "name": "Associate", "required": team.level_two, "held": [], "missing": team.level_two,
-         "attained": False, "request_status": None},
+         "attained": False, "request_status": None, "requirements_met": False, "eligible_from": None},
     ]
     own = client.get(f"/api/people/{team.employee}/progress", headers=as_person(team.employee))
     assert own.status_code == 200 and own.get_json()[0]["levels"] == expected_levels

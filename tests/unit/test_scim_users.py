@@ -1,0 +1,80 @@
+"""SCIM User resources: what an IdP sends becomes directory values, PATCH changes what it names, one filter."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from services.pathways.models import Person
+from services.pathways.scim_users import ENTERPRISE_SCHEMA, ScimError, patched, resource_of, user_name_filter, values_of
+
+LOCATION = "https://pathways.example.com/scim/v2/Users/e-1"
+
+
+def ada() -> Person:
+    return Person(employee_id="e-1", email="ada@example.com", name="Ada Lovelace", manager_id="e-0", active=True,
+                  updated_at=datetime(2027, 5, 4, 9, tzinfo=UTC))
+
+
+def test_a_user_as_an_idp_sends_it_becomes_directory_values():
+    resource = {"userName": "e-2", "externalId": "00u1", "name": {"givenName": "Grace", "familyName": "Hopper"},
+                "emails": [{"value": "home@example.com"}, {"value": "grace@example.com", "primary": True}],
+                ENTERPRISE_SCHEMA: {"manager": {"value": "e-0"}}, "active": "False"}
+
+    assert values_of(resource) == ("e-2", {"email": "grace@example.com", "name": "Grace Hopper", "manager_id": "e-0", "active": False})
+
+
+def test_a_person_round_trips_through_their_resource():
+    resource = resource_of(ada(), LOCATION)
+
+    assert resource["id"] == resource["userName"] == "e-1"
+    assert resource["meta"] == {"resourceType": "User", "lastModified": "2027-05-04T09:00:00+00:00", "location": LOCATION}
+    assert values_of(resource) == ("e-1", {"email": "ada@example.com", "name": "Ada Lovelace", "manager_id": "e-0", "active": True})
+
+
+@pytest.mark.parametrize("operation", [
+    {"op": "replace", "path": "active", "value": False},
+    {"op": "Replace", "value": {"active": "False"}},  # Entra ID's way
+])
+def test_a_patch_deactivates_and_keeps_everything_else(operation):
+    resource = patched(resource_of(ada(), LOCATION), {"Operations": [operation]})
+
+    assert values_of(resource)[1] == {"email": "ada@example.com", "name": "Ada Lovelace", "manager_id": "e-0", "active": False}
+
+
+def test_a_patch_changes_the_name_email_and_removes_the_manager():
+    operations = [{"op": "replace", "path": "displayName", "value": "Ada King"},
+                  {"op": "replace", "path": 'emails[type eq "work"].value', "value": "ada.king@example.com"},
+                  {"op": "remove", "path": f"{ENTERPRISE_SCHEMA}:manager"}]
+
+    resource = patched(resource_of(ada(), LOCATION), {"Operations": operations})
+
+    assert values_of(resource)[1] == {"email": "ada.king@example.com", "name": "Ada King", "manager_id": None, "active": True}
+
+
+@pytest.mark.parametrize(("body", "scim_type"), [
+    ({"Operations": [{"op": "replace", "path": "phoneNumbers", "value": []}]}, "invalidPath"),
+    ({"Operations": [{"op": "move", "path": "active"}]}, "invalidSyntax"),
+    ({"Operations": [{"op": "remove"}]}, "noTarget"),
+    ({}, "invalidSyntax"),
+])
+def test_a_patch_the_directory_cannot_apply_is_refused(body, scim_type):
+    with pytest.raises(ScimError) as refused:
+        patched(resource_of(ada(), LOCATION), body)
+
+    assert (refused.value.status, refused.value.scim_type) == (400, scim_type)
+
+
+def test_only_the_user_name_filter_is_answered():
+    assert user_name_filter('userName eq "ada \\"the\\" first"') == 'ada "the" first'
+    assert user_name_filter('USERNAME EQ "e-1"') == "e-1"
+    for unsupported in ('emails.value eq "ada@example.com"', 'userName sw "a"', 'userName eq "a" or userName eq "b"'):
+        with pytest.raises(ScimError) as refused:
+            user_name_filter(unsupported)
+        assert refused.value.scim_type == "invalidFilter"
+
+
+@pytest.mark.parametrize("resource", [{"name": {"formatted": "Ada"}}, {"userName": "e-1", "active": [1]},
+                                      {"userName": "e-1", "name": "Ada"}])
+def test_a_resource_without_a_user_name_or_with_wrong_types_is_refused(resource):
+    with pytest.raises(ScimError):
+        values_of(resource)
