@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from services.pathways.enrollment import level_named_by
 from services.pathways.models import AdvancementRequest, LevelAttainment, Pathway, Person
 from services.pathways.progress import update_progress
 from services.pathways.request_history import record_transition
@@ -64,7 +65,7 @@ def decide(
     request.comment = comment
     record_transition(session, request, actor=decider_id, from_status="open", at=now, comment=comment)
     pathway = session.get(Pathway, request.pathway_id)
-    level = next(level for level in pathway.levels if level.number == request.level)
+    level = level_named_by(session, request, pathway)
     if approve:
         session.add(
             LevelAttainment(

@@ -2,12 +2,17 @@
 
 from flask import current_app, request
 
-from services.pathways import advancement, design, directory, progress, request_history, request_lifecycle
+from services.pathways import advancement, design, directory, gaps, progress, request_history, request_lifecycle, version_migration
 from services.pathways.schemas import (
     AdvancementRequestOutput,
     DecisionInput,
+    GapOutput,
+    GapQuery,
     ImportQuery,
     ImportReportOutput,
+    MigrationInput,
+    MigrationOutput,
+    PathwayEditInput,
     PathwayInput,
     PathwayOutput,
     PathwayProgressOutput,
@@ -68,6 +73,30 @@ def get_pathway(pathway_id):
         return design.get_pathway(session, pathway_id)
 
 
+@bp.put("/pathways/<pathway_id>")
+@require(role=HR_ADMIN)
+@bp.arguments(PathwayEditInput)
+@bp.response(200, PathwayOutput)
+def edit_pathway(definition, pathway_id):
+    """Make a new version of a pathway's levels; enrolled employees keep theirs until migrated (HR admins)."""
+    with database().transaction() as session:
+        return design.edit_pathway(session, pathway_id, definition)
+
+
+@bp.post("/pathways/<pathway_id>/migrations")
+@require(role=HR_ADMIN)
+@bp.arguments(MigrationInput)
+@bp.response(200, MigrationOutput)
+def migrate_employees(migration, pathway_id):
+    """Move employees (or all enrolled) to a version and re-evaluate their progress on it (HR admins)."""
+    with database().transaction() as session:
+        employee_ids, opened = version_migration.migrate_employees(
+            session, pathway_id, migration["version"], employee_ids=None if migration.get("all") else migration["employee_ids"],
+            now=now(), source=_source(),
+        )
+        return {"pathway_id": pathway_id, "version": migration["version"], "employee_ids": employee_ids, "opened_requests": opened}
+
+
 @bp.post("/people/import")
 @require(role=HR_ADMIN)
 @bp.arguments(ImportQuery, location="query")
@@ -110,6 +139,17 @@ def get_progress(employee_id):
     with database().transaction() as session:
         _check_can_see(session, employee_id)
         return progress.progress_of(session, employee_id, now=now())
+
+
+@bp.get("/people/<employee_id>/gaps")
+@require()
+@bp.arguments(GapQuery, location="query")
+@bp.response(200, GapOutput)
+def get_gaps(query, employee_id):
+    """What an employee still needs for a level of any pathway, prerequisites first (themselves, their manager, or HR)."""
+    with database().transaction() as session:
+        _check_can_see(session, employee_id)
+        return gaps.gaps_of(session, employee_id, query["pathway_id"], query["level"], now=now(), horizon_days=query["horizon_days"])
 
 
 @bp.get("/advancement-requests")

@@ -9,3 +9,7 @@ class Config(BaseConfig):
     ORG_CHART_MAX_BYTES = 32 * 1024 * 1024
     # When an employee's manager has left, their manager decides the employee's requests.
     APPROVAL_SKIP_LEVEL = True
+    # HR's overview lists open advancement requests older than this as stuck.
+    PATHWAYS_STUCK_AFTER_DAYS = 7
+    # The employee's pathway flags credentials that run out within this many days.
+    PATHWAYS_EXPIRING_WITHIN_DAYS = 60

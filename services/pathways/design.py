@@ -81,10 +81,34 @@ def define_pathway(session: Session, definition: dict, *, now: datetime) -> Path
     pathway = Pathway(id=pathway_id, name=definition["name"], version=1, created_at=now)
     session.add(pathway)
     session.flush()  # the levels' foreign keys need the pathway row first
-    for number, level in enumerate(definition["levels"], start=1):
+    _add_levels(session, pathway_id, 1, definition["levels"])
+    session.refresh(pathway)
+    return pathway
+
+
+def edit_pathway(session: Session, pathway_id: str, definition: dict) -> Pathway:
+    """Make a new version of a pathway's levels, keeping every earlier version for the employees enrolled on it."""
+    pathway = session.get(Pathway, pathway_id, with_for_update=True)  # two edits cannot both make version n+1
+    if pathway is None:
+        raise NotFound(f"no pathway {pathway_id!r}")
+    catalog = {entry.achievement_id: entry for entry in session.scalars(select(CatalogEntry))}
+    problems = validate_levels(definition["levels"], catalog)
+    if problems:
+        raise InvalidInput("the pathway definition is invalid; nothing was saved", errors=problems)
+    pathway.name = definition["name"]
+    pathway.version += 1
+    _add_levels(session, pathway_id, pathway.version, definition["levels"])
+    session.refresh(pathway)
+    return pathway
+
+
+def _add_levels(session: Session, pathway_id: str, version: int, levels: list[dict]) -> None:
+    """Store one version's levels and the index of which achievements they name."""
+    for number, level in enumerate(levels, start=1):
         session.add(
             Level(
                 pathway_id=pathway_id,
+                version=version,
                 number=number,
                 name=level["name"],
                 required_achievements=all_of(level)[1],
@@ -95,10 +119,11 @@ def define_pathway(session: Session, definition: dict, *, now: datetime) -> Path
             )
         )
         named = all_of(level)[1] + [achievement_id for group in level.get("n_of", []) for achievement_id in group["credentials"]]
-        session.add_all(LevelRequirement(achievement_id=achievement_id, pathway_id=pathway_id, level=number) for achievement_id in named)
+        session.add_all(
+            LevelRequirement(achievement_id=achievement_id, pathway_id=pathway_id, version=version, level=number)
+            for achievement_id in named
+        )
     session.flush()
-    session.refresh(pathway)
-    return pathway
 
 
 def get_pathway(session: Session, pathway_id: str) -> Pathway:

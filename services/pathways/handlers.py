@@ -34,6 +34,8 @@ def build_handlers(
                 name=data["name"],
                 category=data["category"],
                 retired=data["retired"],
+                prerequisites=list(data.get("prerequisites") or []),
+                effort_hours=data.get("effort_hours"),
             )
         )
 

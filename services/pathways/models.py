@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, and_, text
 from shared.db import UtcDateTime
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -34,10 +34,13 @@ class CatalogEntry(Base):
     name: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(20))
     retired: Mapped[bool] = mapped_column(default=False)
+    # Achievement ids to hold first, and the catalog's estimate of the hours to earn it (None: unknown).
+    prerequisites: Mapped[list[str]] = mapped_column(JSON, default=list)
+    effort_hours: Mapped[float | None] = mapped_column(Float)
 
 
 class Pathway(Base):
-    """An ordered ladder of levels, e.g. Data Analyst: Junior, Associate, Senior."""
+    """An ordered ladder of levels, e.g. Data Analyst: Junior, Associate, Senior. `version` is the current one."""
 
     __tablename__ = "pathways"
 
@@ -45,15 +48,22 @@ class Pathway(Base):
     name: Mapped[str] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    levels: Mapped[list["Level"]] = relationship(order_by="Level.number", lazy="selectin")
+    # The current version's levels; enrollment.levels_of reads any version's.
+    levels: Mapped[list["Level"]] = relationship(
+        primaryjoin=lambda: and_(Level.pathway_id == Pathway.id, Level.version == Pathway.version),
+        order_by="Level.number",
+        lazy="selectin",
+        viewonly=True,
+    )
 
 
 class Level(Base):
-    """One rung of a pathway: what it needs beyond the previous level, and whether a manager approves."""
+    """One rung of one version of a pathway: what it needs beyond the previous level, and whether a manager approves."""
 
     __tablename__ = "levels"
 
     pathway_id: Mapped[str] = mapped_column(ForeignKey("pathways.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     required_achievements: Mapped[list[str]] = mapped_column(JSON)  # all of these ("all_of")
@@ -72,7 +82,19 @@ class LevelRequirement(Base):
 
     achievement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     pathway_id: Mapped[str] = mapped_column(ForeignKey("pathways.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
     level: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class PathwayEnrollment(Base):
+    """The pathway version an employee progresses on: current when they first made progress, until HR migrates them."""
+
+    __tablename__ = "pathway_enrollments"
+
+    employee_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    pathway_id: Mapped[str] = mapped_column(ForeignKey("pathways.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    enrolled_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class HeldCredential(Base):

@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from services.pathways.enrollment import enrol, enrolled_levels, levels_of
 from services.pathways.models import (
     AdvancementRequest,
     CatalogEntry,
@@ -157,11 +158,12 @@ def update_progress(
     source: str,
     new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
 ) -> list[AdvancementRequest]:
-    """Record newly attained levels and open the requests the employee's progress calls for."""
+    """Enrol the employee where they are not yet, record newly attained levels and open the requests progress calls for."""
     held = held_categories(session, employee_id, now)
     opened = []
     for pathway_id in sorted(pathway_ids):
         pathway = session.get(Pathway, pathway_id)
+        levels = levels_of(session, pathway_id, enrol(session, employee_id, pathway, now=now))
         attained = dict(
             session.execute(
                 select(LevelAttainment.level, LevelAttainment.attained_at).where(
@@ -169,11 +171,12 @@ def update_progress(
                 )
             ).all()
         )
-        plan = plan_advancement([LevelRule.of(level) for level in pathway.levels], held, attained, now=now)
+        plan = plan_advancement([LevelRule.of(level) for level in levels], held, attained, now=now)
         for number in plan.attain:
             session.add(LevelAttainment(employee_id=employee_id, pathway_id=pathway_id, level=number, attained_at=now))
         if plan.request is not None and not _has_pending_request(session, employee_id, pathway_id, plan.request):
-            opened.append(_open_request(session, employee_id, pathway, plan.request, now=now, source=source, new_id=new_id))
+            level = next(level for level in levels if level.number == plan.request)
+            opened.append(_open_request(session, employee_id, pathway, level, now=now, source=source, new_id=new_id))
     session.flush()
     return opened
 
@@ -190,11 +193,11 @@ def _has_pending_request(session: Session, employee_id: str, pathway_id: str, le
     return "open" in set(statuses)
 
 
-def _open_request(session, employee_id, pathway, level_number, *, now, source, new_id) -> AdvancementRequest:
+def _open_request(session, employee_id, pathway, level, *, now, source, new_id) -> AdvancementRequest:
     """Open a request assigned to the employee's manager and announce it."""
     person = session.get(Person, employee_id)
     manager_id = person.manager_id if person is not None else None
-    level = next(level for level in pathway.levels if level.number == level_number)
+    level_number = level.number
     request = AdvancementRequest(
         id=new_id(),
         employee_id=employee_id,
@@ -252,7 +255,7 @@ def progress_of(session: Session, employee_id: str, *, now: datetime) -> list[di
     for pathway in session.scalars(select(Pathway).where(Pathway.id.in_(pathway_ids)).order_by(Pathway.name)):
         levels = []
         previous_attained_at = None
-        for level in pathway.levels:
+        for level in enrolled_levels(session, employee_id, pathway):
             required = level.required_achievements
             request = requests.get((pathway.id, level.number))
             rule = LevelRule.of(level)

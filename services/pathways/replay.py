@@ -11,7 +11,8 @@ What is kept as it is, and why:
 
 - `people`, `pathways`, `levels`, `level_requirements`: pathways is their source of truth
   (HR's org chart and pathway definitions); no topic holds them in full.
-- `level_attainments`, `advancement_requests` and their history: pathways' own decisions. A
+- `level_attainments`, `advancement_requests` and their history, `pathway_enrollments` (the
+  version each employee is on): pathways' own decisions. A
   manager's approval or rejection exists only here, and levels that need no approval are
   never announced on `pathways.advancements`, so these cannot be rebuilt from topics; deleting
   them would lose facts.

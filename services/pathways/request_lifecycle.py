@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.pathways.advancement import get_request
+from services.pathways.enrollment import enrolled_levels, level_named_by
 from services.pathways.models import AdvancementRequest, LevelAttainment, Pathway
 from services.pathways.progress import LevelRule, held_categories, plan_advancement
 from services.pathways.request_history import SYSTEM, record_transition
@@ -62,7 +63,8 @@ def _still_called_for(session: Session, request: AdvancementRequest, held: dict[
         ).all()
     )
     # The rule update_progress opens requests by, so closing and opening always agree.
-    return plan_advancement([LevelRule.of(level) for level in pathway.levels], held, attained, now=now).request == request.level
+    levels = enrolled_levels(session, request.employee_id, pathway)
+    return plan_advancement([LevelRule.of(level) for level in levels], held, attained, now=now).request == request.level
 
 
 def _end(session: Session, request: AdvancementRequest, status: str, *, actor: str, comment: str, now: datetime) -> None:
@@ -77,7 +79,7 @@ def _end(session: Session, request: AdvancementRequest, status: str, *, actor: s
 def _announce(session: Session, event_type: str, request: AdvancementRequest, extra: dict, *, now: datetime, source: str) -> None:
     """Publish the end of a request, shaped like a manager's decision."""
     pathway = session.get(Pathway, request.pathway_id)
-    level = next(level for level in pathway.levels if level.number == request.level)
+    level = level_named_by(session, request, pathway)
     data = {
         "request_id": request.id,
         "employee_id": request.employee_id,

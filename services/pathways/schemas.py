@@ -33,10 +33,24 @@ class LevelInput(Schema):
             raise ValidationError("give all_of or credentials (the same thing), not both", "credentials")
 
 
-class PathwayInput(Schema):
-    id = fields.String(validate=SLUG, metadata={"description": "Defaults to a slug of the name"})
+class PathwayEditInput(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     levels = fields.List(fields.Nested(LevelInput), required=True, validate=validate.Length(min=1, max=20))
+
+
+class PathwayInput(PathwayEditInput):
+    id = fields.String(validate=SLUG, metadata={"description": "Defaults to a slug of the name"})
+
+
+class MigrationInput(Schema):
+    version = fields.Integer(required=True, validate=validate.Range(min=1), metadata={"description": "The version to move to"})
+    employee_ids = fields.List(fields.String(validate=validate.Length(min=1, max=200)), validate=validate.Length(min=1, max=10000))
+    all = fields.Boolean(metadata={"description": "Move everyone enrolled on the pathway"})
+
+    @validates_schema
+    def whom(self, data, **kwargs):
+        if bool(data.get("employee_ids")) == bool(data.get("all")):
+            raise ValidationError('give employee_ids or "all": true, not both', "employee_ids")
 
 
 class LevelOutput(Schema):
@@ -55,6 +69,14 @@ class PathwayOutput(Schema):
     name = fields.String()
     version = fields.Integer()
     levels = fields.List(fields.Nested(LevelOutput))
+
+
+class MigrationOutput(Schema):
+    pathway_id = fields.String()
+    version = fields.Integer()
+    employee_ids = fields.List(fields.String(), metadata={"description": "The employees now on the version"})
+    opened_requests = fields.List(fields.Nested(lambda: AdvancementRequestOutput()), metadata={
+        "description": "Requests opened because the new version's requirements are met"})
 
 
 class ImportQuery(Schema):
@@ -127,3 +149,48 @@ class AdvancementRequestOutput(Schema):
     decided_at = fields.DateTime(allow_none=True)
     decided_by = fields.String(allow_none=True)
     comment = fields.String(allow_none=True)
+
+
+class GapQuery(Schema):
+    pathway_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    level = fields.Integer(required=True, validate=validate.Range(min=1), metadata={"description": "The target level, from 1"})
+    horizon_days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=3650), metadata={
+        "description": "How far ahead an expiring credential counts"})
+
+
+class MissingCredentialOutput(Schema):
+    achievement_id = fields.String()
+    name = fields.String()
+    category = fields.String(metadata={"description": "technical or soft"})
+    effort_hours = fields.Float(allow_none=True, metadata={"description": "The catalog's estimate; null if it has none"})
+    prerequisites_missing = fields.List(fields.String())
+    reason = fields.String(metadata={"description": "required, one_of_group (the cheapest of an n-of group) or prerequisite"})
+
+
+class WaitingOutput(Schema):
+    level = fields.Integer()
+    min_months = fields.Integer()
+    eligible_from = fields.DateTime(allow_none=True, metadata={"description": "Null until the previous level is attained"})
+
+
+class ExpiringCredentialOutput(Schema):
+    achievement_id = fields.String()
+    name = fields.String()
+    valid_until = fields.DateTime()
+
+
+class GapOutput(Schema):
+    pathway_id = fields.String()
+    pathway_name = fields.String()
+    level = fields.Integer()
+    level_name = fields.String()
+    attained = fields.Boolean()
+    missing = fields.List(fields.Nested(MissingCredentialOutput), metadata={"description": "Each after its prerequisites"})
+    technical = fields.List(fields.Nested(MissingCredentialOutput), metadata={"description": "The technical ones of `missing`, in order"})
+    soft = fields.List(fields.Nested(MissingCredentialOutput), metadata={"description": "The soft ones of `missing`, in order"})
+    total_effort_hours = fields.Float(metadata={"description": "Of the credentials with an estimate"})
+    effort_unknown = fields.List(fields.String())
+    soft_credentials_needed = fields.Integer(metadata={"description": "Soft credentials still needed beyond those in `missing`"})
+    waiting = fields.List(fields.Nested(WaitingOutput))
+    expiring = fields.List(fields.Nested(ExpiringCredentialOutput), metadata={"description": "Held, needed, ending within the horizon"})
+    next_recommended = fields.Nested(MissingCredentialOutput, allow_none=True)

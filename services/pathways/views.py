@@ -1,12 +1,12 @@
-"""The pathways intranet pages: an employee's pathway and a manager's approvals."""
+"""The pathways intranet pages: an employee's pathway, a manager's team and approvals, HR's overview."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from sqlalchemy import select
 
-from services.pathways import advancement, progress
+from services.pathways import advancement, overviews, progress
 from services.pathways.models import Person
-from shared.auth import current_principal, sign_in_required
+from shared.auth import HR_ADMIN, current_principal, sign_in_required
 from shared.errors import InvalidInput
 from shared.web import database, now
 
@@ -17,9 +17,39 @@ bp = Blueprint("pathways", __name__, template_folder="templates")
 @sign_in_required()
 def my_pathway():
     """The signed-in employee's pathways, level by level."""
+    employee_id = current_principal().subject
     with database().transaction() as session:
-        pathways = progress.progress_of(session, current_principal().subject, now=now())
-    return render_template("pathways/my_pathway.html", pathways=pathways)
+        pathways = progress.progress_of(session, employee_id, now=now())
+        expiring = overviews.expiring_credentials(
+            session, employee_id, now=now(), within_days=current_app.config["PATHWAYS_EXPIRING_WITHIN_DAYS"]
+        )
+        names = overviews.catalog_names(
+            session, {achievement for pathway in pathways for level in pathway["levels"] for achievement in level["required"]}
+        )
+    for pathway in pathways:
+        pathway["recommended"] = overviews.next_recommended(pathway["levels"])
+    return render_template("pathways/my_pathway.html", pathways=pathways, names=names, expiring=expiring)
+
+
+@bp.get("/team")
+@sign_in_required()
+def team():
+    """The signed-in manager's reports: their levels, what waits for approval, and the team's skills."""
+    with database().transaction() as session:
+        summary = overviews.team_of(
+            session, current_principal().subject, now=now(), skip_level=current_app.config["APPROVAL_SKIP_LEVEL"]
+        )
+    return render_template("pathways/team.html", **summary)
+
+
+@bp.get("/overview")
+@sign_in_required(role=HR_ADMIN)
+def overview():
+    """HR's view of every pathway's levels and of requests waiting too long for a decision."""
+    stuck_after_days = current_app.config["PATHWAYS_STUCK_AFTER_DAYS"]
+    with database().transaction() as session:
+        summary = overviews.company_overview(session, now=now(), stuck_after_days=stuck_after_days)
+    return render_template("pathways/overview.html", stuck_after_days=stuck_after_days, **summary)
 
 
 @bp.get("/approvals")

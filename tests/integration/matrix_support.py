@@ -222,9 +222,15 @@ REQUESTS = {
     ("pathways", "POST", "/api/pathways"): lambda w: {"json": {
         "id": unique("analyst"), "name": "Analyst", "levels": [{"name": "Junior", "credentials": w.team.level_one}]}},
     ("pathways", "GET", "/api/pathways/<pathway_id>"): lambda w: {"path": f"/api/pathways/{w.team.pathway_id}"},
+    ("pathways", "PUT", "/api/pathways/<pathway_id>"): lambda w: {"path": f"/api/pathways/{w.team.pathway_id}", "json": {
+        "name": "Data Analyst", "levels": [{"name": "Junior", "credentials": w.team.level_one}]}},
+    ("pathways", "POST", "/api/pathways/<pathway_id>/migrations"): lambda w: {
+        "path": f"/api/pathways/{w.team.pathway_id}/migrations", "json": {"version": 1, "employee_ids": [w.team.employee]}},
     ("pathways", "POST", "/api/people/import"): lambda w: {"data": w.new_hire_chart(), "content_type": "text/csv"},
     ("pathways", "GET", "/api/people/<employee_id>"): lambda w: {"path": f"/api/people/{w.team.employee}"},
     ("pathways", "GET", "/api/people/<employee_id>/progress"): lambda w: {"path": f"/api/people/{w.team.employee}/progress"},
+    ("pathways", "GET", "/api/people/<employee_id>/gaps"): lambda w: {
+        "path": f"/api/people/{w.team.employee}/gaps", "query_string": {"pathway_id": w.team.pathway_id, "level": 2}},
     ("pathways", "GET", "/api/advancement-requests"): lambda w: {"marker": w.open_request()},
     ("pathways", "GET", "/api/advancement-requests/<request_id>"): lambda w: {"path": f"/api/advancement-requests/{w.open_request()}"},
     ("pathways", "POST", "/api/advancement-requests/<request_id>/approve"): lambda w: {
@@ -243,6 +249,7 @@ REQUESTS = {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "active", "value": False}]}},
     ("pathways", "DELETE", "/scim/v2/Users/<user_id>"): lambda w: {"path": f"/scim/v2/Users/{w.team.employee}"},
     ("pathways", "GET", "/approvals"): lambda w: {"marker": w.open_request()},
+    ("pathways", "GET", "/team"): lambda w: {"marker": "Ada Lovelace"},  # the employee, by the team's org chart
     ("pathways", "POST", "/approvals/<request_id>"): lambda w: {
         "path": f"/approvals/{w.open_request()}", "data": {"decision": "approve", "comment": "Well earned"}},
     ("notifications", "GET", "/api/inbox"): lambda w: {"marker": w.inbox_item()},

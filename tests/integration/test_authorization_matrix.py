@@ -110,9 +110,12 @@ EXPECTED = {(service, method, rule): row for service in SERVICES for (method, ru
     ("pathways", "POST", "/api/pathways"): only(hr=201),
     ("pathways", "GET", "/api/pathways"): authenticated(200),
     ("pathways", "GET", "/api/pathways/<pathway_id>"): authenticated(200),
+    ("pathways", "PUT", "/api/pathways/<pathway_id>"): only(hr=200),  # a new version of the levels
+    ("pathways", "POST", "/api/pathways/<pathway_id>/migrations"): only(hr=200),
     ("pathways", "POST", "/api/people/import"): only(hr=200),
     ("pathways", "GET", "/api/people/<employee_id>"): owner_manager_hr(200),
     ("pathways", "GET", "/api/people/<employee_id>/progress"): owner_manager_hr(200),
+    ("pathways", "GET", "/api/people/<employee_id>/gaps"): owner_manager_hr(200),  # ?pathway_id=&level=
     ("pathways", "GET", "/api/advancement-requests"): authenticated(200),  # filtered: see LISTED_TO
     ("pathways", "GET", "/api/advancement-requests/<request_id>"): owner_manager_hr(200),
     ("pathways", "POST", "/api/advancement-requests/<request_id>/approve"): only(manager=200),
@@ -128,6 +131,8 @@ EXPECTED = {(service, method, rule): row for service in SERVICES for (method, ru
     ("pathways", "GET", "/"): browser(200),
     ("pathways", "GET", "/approvals"): browser(200),  # filtered: see LISTED_TO
     ("pathways", "POST", "/approvals/<request_id>"): browser(403, signed_out=400, manager=302),
+    ("pathways", "GET", "/team"): browser(200),  # filtered: see LISTED_TO
+    ("pathways", "GET", "/overview"): browser(403, hr=200),
     ("notifications", "GET", "/api/inbox"): authenticated(200),  # filtered: see LISTED_TO
     ("notifications", "GET", "/api/inbox/unread-count"): authenticated(200),
     ("notifications", "POST", "/api/inbox/<item_id>/read"): only(404, employee=200),  # someone else's: not found
@@ -140,6 +145,7 @@ LISTED_TO = {
     ("issuer", "GET", "/wallet"): {"employee"},
     ("pathways", "GET", "/api/advancement-requests"): {"employee", "manager", "hr"},
     ("pathways", "GET", "/approvals"): {"manager"},
+    ("pathways", "GET", "/team"): {"manager"},
     ("notifications", "GET", "/api/inbox"): {"employee"},
 }
 
