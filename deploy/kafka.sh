@@ -55,73 +55,20 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/server.sh"
 # --- process helpers ------------------------------------------------------
 
 # The pid recorded in $PID_FILE, or nothing.
-read_pid() {
-    local pid=""
-    [[ -f "$PID_FILE" ]] && pid="$(tr -dc '0-9' <"$PID_FILE" || true)"
-    printf '%s' "$pid"
-}
-
-# True if $1 is a live (non-zombie) process that is our Kafka broker.
-is_broker_pid() {
-    local pid="$1" state
-    [[ -n "$pid" ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
-    state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
-    [[ "$state" != "Z" ]] || return 1
-    # Guard against pid reuse: the command line must be this home's broker.
-    # Not `tr | grep -q`: under pipefail, grep quitting at the first match can SIGPIPE tr
-    # and turn a match into a failure on a long (Java) command line.
-    local cmdline
-    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
-    [[ "$cmdline" == *"kafka.Kafka $PROPS"* ]] || return 1
-}
-
-running_pid() {
-    local pid
-    pid="$(read_pid)"
-    if is_broker_pid "$pid"; then printf '%s' "$pid"; fi
-}
-
-port_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-print_tail() {
-    if [[ -f "$OUT_LOG" ]]; then
-        log "last lines of $OUT_LOG:"
-        tail -n 60 "$OUT_LOG" >&2 || true
-    fi
-}
+# True if $1 is our Kafka broker: its command line names this home's server.properties.
+is_our_pid() { process_running "$1" "kafka.Kafka $PROPS"; }
 
 # --- java -----------------------------------------------------------------
-
-# Major version of the JDK home $1 (from its release file), or nothing.
-jdk_major() {
-    local v
-    v="$(sed -n 's/^JAVA_VERSION="\([^"]*\)".*/\1/p' "$1/release" 2>/dev/null | head -n 1)"
-    [[ -n "$v" ]] || return 0
-    v="${v#1.}"
-    printf '%s' "${v%%[.+-]*}"
-}
 
 find_java() {
     if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
         printf '%s' "$JAVA_HOME/bin/java"
         return
     fi
-    local best="" best_major=0 dir major
-    for dir in /usr/lib/jvm/*/; do
-        dir="${dir%/}"
-        [[ -x "$dir/bin/java" ]] || continue
-        major="$(jdk_major "$dir")"
-        [[ "$major" =~ ^[0-9]+$ ]] || continue
-        if (( major >= 17 && major > best_major )); then
-            best="$dir/bin/java"
-            best_major="$major"
-        fi
-    done
+    local best
+    best="$(newest_jdk 17)"
     if [[ -n "$best" ]]; then
-        printf '%s' "$best"
+        printf '%s' "$best/bin/java"
     elif command -v java >/dev/null 2>&1; then
         printf '%s' "java"
     else
@@ -277,7 +224,7 @@ cmd_start() {
 
 # --- stop / status / reset --------------------------------------------------
 
-stop_pid() { stop_process "$1" "$KAFKA_STOP_TIMEOUT" is_broker_pid; }
+stop_pid() { stop_process "$1" "$KAFKA_STOP_TIMEOUT" is_our_pid; }
 cmd_stop() { stop_server kafka; }
 cmd_status() { server_status; }
 

@@ -66,33 +66,9 @@ KEYCLOAK_VERSION="${KEYCLOAK_VERSION:-$(pom_version)}"
 
 # --- process helpers ------------------------------------------------------
 
-read_pid() {
-    local pid=""
-    [[ -f "$PID_FILE" ]] && pid="$(tr -dc '0-9' <"$PID_FILE" || true)"
-    printf '%s' "$pid"
-}
-
-# True if $1 is a live (non-zombie) process of this distribution: kc.sh, or
-# the JVM it execs after the first build (both name $DIST_DIR on their
-# command line). Guards against pid reuse.
-is_server_pid() {
-    local pid="$1" state
-    [[ -n "$pid" ]] || return 1
-    kill -0 "$pid" 2>/dev/null || return 1
-    state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
-    [[ "$state" != "Z" ]] || return 1
-    # Not `tr | grep -q`: under pipefail, grep quitting at the first match can SIGPIPE tr
-    # and turn a match into a failure on a long (Java) command line.
-    local cmdline
-    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
-    [[ "$cmdline" == *"$DIST_DIR/"* ]] || return 1
-}
-
-running_pid() {
-    local pid
-    pid="$(read_pid)"
-    if is_server_pid "$pid"; then printf '%s' "$pid"; fi
-}
+# True if $1 is a live process of this distribution: kc.sh, or the JVM it execs after
+# the first build (both name $DIST_DIR on their command line).
+is_our_pid() { process_running "$1" "$DIST_DIR/"; }
 
 # True while any process of the session/process group led by $1 exists
 # (setsid made the started process a group leader; kc.sh may still have its
@@ -101,47 +77,19 @@ group_alive() {
     kill -0 -- "-$1" 2>/dev/null
 }
 
-port_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 http_code() {
     curl -s -o /dev/null -m 5 -w '%{http_code}' "$1" 2>/dev/null || true
 }
 
-print_tail() {
-    if [[ -f "$OUT_LOG" ]]; then
-        log "last lines of $OUT_LOG:"
-        tail -n 60 "$OUT_LOG" >&2 || true
-    fi
-}
-
 # --- java -----------------------------------------------------------------
-
-jdk_major() {
-    local v
-    v="$(sed -n 's/^JAVA_VERSION="\([^"]*\)".*/\1/p' "$1/release" 2>/dev/null | head -n 1)"
-    [[ -n "$v" ]] || return 0
-    v="${v#1.}"
-    printf '%s' "${v%%[.+-]*}"
-}
 
 # Sets JAVA_HOME for kc.sh: $JAVA_HOME if usable, else the newest JDK >= 21.
 find_java_home() {
     if [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
         return
     fi
-    local best="" best_major=0 dir major
-    for dir in /usr/lib/jvm/*/; do
-        dir="${dir%/}"
-        [[ -x "$dir/bin/java" ]] || continue
-        major="$(jdk_major "$dir")"
-        [[ "$major" =~ ^[0-9]+$ ]] || continue
-        if (( major >= 21 && major > best_major )); then
-            best="$dir"
-            best_major="$major"
-        fi
-    done
+    local best
+    best="$(newest_jdk 21)"
     [[ -n "$best" ]] || die "no JDK >= 21 found under /usr/lib/jvm: set JAVA_HOME (Keycloak 26 needs Java 21+)"
     export JAVA_HOME="$best"
 }
@@ -213,7 +161,7 @@ realm_sha() { sha256sum "$REALM_FILE" | awk '{print $1}'; }
 wait_ready() {
     local pid="$1" start="$2"
     while :; do
-        if ! is_server_pid "$pid"; then
+        if ! is_our_pid "$pid"; then
             rm -f "$PID_FILE"
             print_tail
             die "Keycloak exited during startup"
