@@ -12,12 +12,14 @@ def create_app(config: dict | None = None) -> Flask:
     """Create the pathways app; `config` overrides the class defaults and the environment."""
     app, api = create_service_app(__name__, Config, config, migrations=Path(__file__).parent / "migrations")
     from services.pathways.api import bp
+    from services.pathways.designer_views import bp as designer
     from services.pathways.replay import replay_projections_command
     from services.pathways.scim import bp as scim
     from services.pathways.views import bp as pages
 
     register_api(app, api, bp)
     app.register_blueprint(pages)
+    app.register_blueprint(designer)
     app.register_blueprint(scim)
     csrf.exempt(scim)  # bearer tokens only, which a browser never sends on its own
     app.cli.add_command(replay_projections_command)

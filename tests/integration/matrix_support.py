@@ -15,7 +15,7 @@ from tests.support import bearer, unique
 
 FORM_PAGES = {"issuer": "/assessments/record"}  # a page of the service with a form (pathways: "/")
 # Where a form's own area has a page, its token comes from there (the page its role opens).
-AREA_FORM_PAGES = {("issuer", "/catalog"): "/catalog"}
+AREA_FORM_PAGES = {("issuer", "/catalog"): "/catalog", ("pathways", "/designer"): "/designer"}
 ROLES = ("anonymous", "employee", "other_employee", "manager", "other_manager", "hr", "assessor", "lms", "idp")
 MACHINE_CLIENTS = ("lms", "idp")  # client credentials: never a browser session
 COMPLETED = "skillstack.academy.assessment.completed.v1"
@@ -248,6 +248,12 @@ REQUESTS = {
     ("pathways", "PATCH", "/scim/v2/Users/<user_id>"): lambda w: {"path": f"/scim/v2/Users/{w.team.employee}", "json": {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "active", "value": False}]}},
     ("pathways", "DELETE", "/scim/v2/Users/<user_id>"): lambda w: {"path": f"/scim/v2/Users/{w.team.employee}"},
+    ("pathways", "POST", "/designer/new"): lambda w: {"data": {
+        "id": unique("analyst"), "name": "Analyst", "level_0_name": "Junior", "level_0_all_of": w.team.level_one,
+        "level_0_approval": "yes"}},
+    ("pathways", "GET", "/designer/<pathway_id>/edit"): lambda w: {"path": f"/designer/{w.team.pathway_id}/edit"},
+    ("pathways", "POST", "/designer/<pathway_id>/edit"): lambda w: {"path": f"/designer/{w.team.pathway_id}/edit", "data": {
+        "name": "Data Analyst", "level_0_name": "Junior", "level_0_all_of": w.team.level_one, "level_0_approval": "yes"}},
     ("pathways", "GET", "/approvals"): lambda w: {"marker": w.open_request()},
     ("pathways", "GET", "/team"): lambda w: {"marker": "Ada Lovelace"},  # the employee, by the team's org chart
     ("pathways", "POST", "/approvals/<request_id>"): lambda w: {

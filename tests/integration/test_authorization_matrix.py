@@ -133,6 +133,11 @@ EXPECTED = {(service, method, rule): row for service in SERVICES for (method, ru
     ("pathways", "POST", "/approvals/<request_id>"): browser(403, signed_out=400, manager=302),
     ("pathways", "GET", "/team"): browser(200),  # filtered: see LISTED_TO
     ("pathways", "GET", "/overview"): browser(403, hr=200),
+    ("pathways", "GET", "/designer"): browser(403, hr=200),
+    ("pathways", "GET", "/designer/new"): browser(403, hr=200),
+    ("pathways", "POST", "/designer/new"): browser(403, signed_out=400, hr=302),
+    ("pathways", "GET", "/designer/<pathway_id>/edit"): browser(403, hr=200),
+    ("pathways", "POST", "/designer/<pathway_id>/edit"): browser(403, signed_out=400, hr=302),
     ("notifications", "GET", "/api/inbox"): authenticated(200),  # filtered: see LISTED_TO
     ("notifications", "GET", "/api/inbox/unread-count"): authenticated(200),
     ("notifications", "POST", "/api/inbox/<item_id>/read"): only(404, employee=200),  # someone else's: not found
