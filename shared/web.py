@@ -169,3 +169,8 @@ def database() -> Database:
 def now() -> datetime:
     """The current app's time (a fixed clock in tests)."""
     return current_app.extensions["clock"]()
+
+
+def event_source() -> str:
+    """The CloudEvents `source` of the events this service publishes."""
+    return current_app.config["EVENT_SOURCE"]

@@ -21,13 +21,10 @@ from services.issuer.schemas import (
 )
 from shared.auth import ASSESSOR, COMPLETIONS_SCOPE, HR_ADMIN, current_principal, require
 from shared.errors import Forbidden
-from shared.web import ApiBlueprint, database, now
+from shared.web import ApiBlueprint, database, event_source, now
 
 bp = ApiBlueprint("issuer_api", __name__, url_prefix="/api", description="Credential catalog, intake and credentials")
 
-
-def _source() -> str:
-    return current_app.config["EVENT_SOURCE"]
 
 
 def _check_owner_or_hr(employee_id: str) -> None:
@@ -44,7 +41,7 @@ def _check_owner_or_hr(employee_id: str) -> None:
 def define_achievement(definition):
     """Define a new internal credential (HR admins)."""
     with database().transaction() as session:
-        return catalog.define_achievement(session, definition, now=now(), source=_source())
+        return catalog.define_achievement(session, definition, now=now(), source=event_source())
 
 
 @bp.get("/achievements")
@@ -72,7 +69,7 @@ def get_achievement(achievement_id):
 def edit_achievement(definition, achievement_id):
     """Replace a credential's definition (HR admins): a new version; credentials issued keep theirs."""
     with database().transaction() as session:
-        return catalog.edit_achievement(session, achievement_id, definition, now=now(), source=_source())
+        return catalog.edit_achievement(session, achievement_id, definition, now=now(), source=event_source())
 
 
 @bp.post("/achievements/<achievement_id>/retire")
@@ -81,7 +78,7 @@ def edit_achievement(definition, achievement_id):
 def retire_achievement(achievement_id):
     """Stop issuing a credential (HR admins); credentials already issued stay valid."""
     with database().transaction() as session:
-        return catalog.retire_achievement(session, achievement_id, now=now(), source=_source())
+        return catalog.retire_achievement(session, achievement_id, now=now(), source=event_source())
 
 
 @bp.put("/achievements/<achievement_id>/image")
@@ -95,7 +92,7 @@ def upload_achievement_image(achievement_id):
     badge_uploads.check_size(request.content_length)
     image = badge_uploads.validated_image(request.mimetype, request.get_data(cache=False))
     with database().transaction() as session:
-        return catalog.replace_image(session, achievement_id, request.mimetype, image, now=now(), source=_source())
+        return catalog.replace_image(session, achievement_id, request.mimetype, image, now=now(), source=event_source())
 
 
 @bp.get("/achievements/<achievement_id>/versions")
@@ -114,7 +111,7 @@ def list_achievement_versions(achievement_id):
 def post_completion(completion):
     """Report an assessment completion (LMS clients); issuance follows asynchronously."""
     with database().transaction() as session:
-        attempt, new = intake.record_completion(session, completion, now=now(), source=_source())
+        attempt, new = intake.record_completion(session, completion, now=now(), source=event_source())
         return {"attempt_id": attempt.attempt_id, "event_id": attempt.event_id, "status": "accepted" if new else "duplicate"}
 
 
@@ -126,7 +123,7 @@ def post_assessor_result(result):
     """Record a project, portfolio or practical result (assessors, never their own); issuance follows asynchronously."""
     with database().transaction() as session:
         attempt = assessor_results.record_result(
-            session, result, assessor_id=current_principal().subject, now=now(), source=_source()
+            session, result, assessor_id=current_principal().subject, now=now(), source=event_source()
         )
         return {"attempt_id": attempt.attempt_id, "event_id": attempt.event_id}
 
@@ -180,4 +177,4 @@ def get_credential(credential_id):
 def revoke_credential(revocation_request, credential_id):
     """Revoke a credential with a reason (HR admins); verifiers see it in the status list."""
     with database().transaction() as session:
-        return revocation.revoke(session, credential_id, reason=revocation_request["reason"], now=now(), source=_source())
+        return revocation.revoke(session, credential_id, reason=revocation_request["reason"], now=now(), source=event_source())

@@ -7,7 +7,7 @@ same `catalog` functions, so a definition means the same whichever way HR writes
 import base64
 import mimetypes
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from services.issuer import badge_uploads, catalog
@@ -17,14 +17,11 @@ from services.issuer.rules import THRESHOLDS
 from services.issuer.schemas import AchievementDefinition, AchievementInput
 from shared.auth import HR_ADMIN, sign_in_required
 from shared.errors import Conflict, DomainError, InvalidInput
-from shared.web import database, now
+from shared.web import database, event_source, now
 
 bp = Blueprint("catalog_pages", __name__, url_prefix="/catalog", template_folder="templates")
 PREVIEW = "preview"  # the value of the form's "Preview" submit button
 
-
-def _source() -> str:
-    return current_app.config["EVENT_SOURCE"]
 
 
 @bp.get("")
@@ -53,7 +50,7 @@ def define_achievement():
         return _form(request.form, errors, valid), 422
     try:
         with database().transaction() as session:
-            achievement = catalog.define_achievement(session, definition, now=now(), source=_source())
+            achievement = catalog.define_achievement(session, definition, now=now(), source=event_source())
             saved = f"{achievement.name} ({achievement.id}) is in the catalog as version 1."
     except Conflict as error:
         return _form(request.form, {"id": [error.detail]}, valid), error.status
@@ -83,7 +80,7 @@ def edit_achievement(achievement_id: str):
         return _form(request.form, errors, valid, achievement_id=achievement_id), 422
     try:
         with database().transaction() as session:
-            achievement = catalog.edit_achievement(session, achievement_id, definition, now=now(), source=_source())
+            achievement = catalog.edit_achievement(session, achievement_id, definition, now=now(), source=event_source())
             saved = f"{achievement.name} is now at version {achievement.version}."
     except (InvalidInput, Conflict) as error:
         return _form(request.form, error.errors or {"form": [error.detail]}, valid, achievement_id=achievement_id), error.status
@@ -99,7 +96,7 @@ def retire_achievement(achievement_id: str):
         return _edit_page(achievement_id, {"confirm": ["tick the box to confirm the retirement"]}), 422
     try:
         with database().transaction() as session:
-            achievement = catalog.retire_achievement(session, achievement_id, now=now(), source=_source())
+            achievement = catalog.retire_achievement(session, achievement_id, now=now(), source=event_source())
             retired = f"{achievement.name} is retired: it is no longer issued; credentials already issued stay valid."
     except Conflict as error:
         return _edit_page(achievement_id, {"form": [error.detail]}), error.status
@@ -120,7 +117,7 @@ def upload_image(achievement_id: str):
     try:
         image = badge_uploads.validated_image(media_type, upload.read(badge_uploads.MAX_BYTES + 1))
         with database().transaction() as session:
-            achievement = catalog.replace_image(session, achievement_id, media_type, image, now=now(), source=_source())
+            achievement = catalog.replace_image(session, achievement_id, media_type, image, now=now(), source=event_source())
             saved = f"The new badge image of {achievement.name} is version {achievement.version}."
     except (InvalidInput, badge_uploads.ImageTooLarge, Conflict) as error:
         return _edit_page(achievement_id, _image_errors(error)), error.status

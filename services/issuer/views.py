@@ -2,7 +2,7 @@
 
 from itertools import zip_longest
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from werkzeug.datastructures import MultiDict
 
@@ -11,7 +11,7 @@ from services.issuer.schemas import AssessorResultInput
 from shared.auth import ASSESSOR, current_principal, sign_in_required
 from shared.errors import InvalidInput
 from shared.validation import flatten_messages
-from shared.web import database, now
+from shared.web import database, event_source, now
 
 bp = Blueprint("issuer_pages", __name__, template_folder="templates")
 EVIDENCE_ROWS = 3  # link inputs the form offers
@@ -32,7 +32,7 @@ def record_assessment():
         result = AssessorResultInput().load(_submitted(request.form))
         with database().transaction() as session:
             attempt = assessor_results.record_result(
-                session, result, assessor_id=current_principal().subject, now=now(), source=current_app.config["EVENT_SOURCE"]
+                session, result, assessor_id=current_principal().subject, now=now(), source=event_source()
             )
     except ValidationError as error:
         return _form(request.form, flatten_messages(error.messages)), 422

@@ -20,12 +20,12 @@ id reported before with different content a 409, and either way nothing is recor
 Not a full LRS: no GET, no /about, no voiding (HR revokes a credential), no Basic auth.
 """
 
-from flask import current_app, request
+from flask import request
 
 from services.issuer import intake
 from services.issuer.xapi_statements import ReadStatement, read_statements
 from shared.auth import COMPLETIONS_SCOPE, require
-from shared.web import ApiBlueprint, database, now
+from shared.web import ApiBlueprint, database, event_source, now
 
 bp = ApiBlueprint("issuer_xapi", __name__, url_prefix="/api/xapi", description="xAPI statements from an LMS")
 
@@ -67,7 +67,7 @@ def _record(session, statement: ReadStatement) -> str:
     """Record one statement's completion; return its outcome."""
     if statement.completion is None:
         return "ignored"
-    source = current_app.config["EVENT_SOURCE"]
+    source = event_source()
     _, new = intake.record_completion(session, statement.completion, now=now(), source=source)
     return "accepted" if new else "duplicate"
 

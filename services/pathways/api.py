@@ -23,13 +23,10 @@ from services.pathways.schemas import (
 )
 from shared.auth import HR_ADMIN, current_principal, require
 from shared.errors import Forbidden, InvalidInput
-from shared.web import ApiBlueprint, database, now
+from shared.web import ApiBlueprint, database, event_source, now
 
 bp = ApiBlueprint("pathways_api", __name__, url_prefix="/api", description="Pathways, directory and advancement")
 
-
-def _source() -> str:
-    return current_app.config["EVENT_SOURCE"]
 
 
 def _skip_level() -> bool:
@@ -92,7 +89,7 @@ def migrate_employees(migration, pathway_id):
     with database().transaction() as session:
         employee_ids, opened = version_migration.migrate_employees(
             session, pathway_id, migration["version"], employee_ids=None if migration.get("all") else migration["employee_ids"],
-            now=now(), source=_source(),
+            now=now(), source=event_source(),
         )
         return {"pathway_id": pathway_id, "version": migration["version"], "employee_ids": employee_ids, "opened_requests": opened}
 
@@ -116,7 +113,7 @@ def import_people(query):
         raise InvalidInput(f"the file is not UTF-8 text: {error}") from error
     with database().transaction() as session:
         return directory.import_org_chart(
-            session, text, max_rows=current_app.config["ORG_CHART_MAX_ROWS"], now=now(), source=_source(),
+            session, text, max_rows=current_app.config["ORG_CHART_MAX_ROWS"], now=now(), source=event_source(),
             full=query["mode"] == "full", dry_run=query["dry_run"],
         )
 
@@ -200,7 +197,7 @@ def withdraw_request(withdrawal, request_id):
             employee_id=current_principal().subject,
             comment=withdrawal["comment"],
             now=now(),
-            source=_source(),
+            source=event_source(),
         )
 
 
@@ -213,7 +210,7 @@ def _decide(request_id: str, decision: dict, approve: bool):
             approve=approve,
             comment=decision["comment"],
             now=now(),
-            source=_source(),
+            source=event_source(),
             skip_level=_skip_level(),
         )
 

@@ -17,7 +17,7 @@ shape (`urn:ietf:params:scim:api:messages:2.0:Error`: status, scimType, detail),
 is what IdPs parse. Bodies are `application/scim+json`.
 """
 
-from flask import Blueprint, Response, current_app, json, request, url_for
+from flask import Blueprint, Response, json, request, url_for
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -25,7 +25,7 @@ from services.pathways import directory
 from services.pathways.scim_users import ERROR_SCHEMA, LIST_SCHEMA, ScimError, patched, resource_of, user_name_filter, values_of
 from shared.auth import SCIM_SCOPE, require
 from shared.errors import Conflict, DomainError, InvalidInput
-from shared.web import database, now
+from shared.web import database, event_source, now
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 
@@ -74,9 +74,6 @@ def _http_error(error: HTTPException) -> Response:
     return _error(error.code or 500, None, error.description or error.name)
 
 
-def _source() -> str:
-    return current_app.config["EVENT_SOURCE"]
-
 
 def _location(employee_id: str) -> str:
     return url_for("scim.get_user", user_id=employee_id, _external=True)
@@ -107,7 +104,7 @@ def create_user():
     """Provision a new person."""
     employee_id, values = values_of(_body())
     with database().transaction() as session:
-        person = directory.add_person(session, employee_id, values, now=now(), source=_source())
+        person = directory.add_person(session, employee_id, values, now=now(), source=event_source())
         resource = resource_of(person, _location(employee_id))
     return _scim(resource, 201, {"Location": resource["meta"]["location"]})
 
@@ -143,7 +140,7 @@ def replace_user(user_id):
     _same_user(user_id, employee_id)
     with database().transaction() as session:
         directory.get_person(session, user_id)
-        person, _ = directory.upsert_person(session, user_id, values, now=now(), source=_source())
+        person, _ = directory.upsert_person(session, user_id, values, now=now(), source=event_source())
         return _scim(resource_of(person, _location(user_id)))
 
 
@@ -156,7 +153,7 @@ def patch_user(user_id):
         current = resource_of(directory.get_person(session, user_id), _location(user_id))
         employee_id, values = values_of(patched(current, body))
         _same_user(user_id, employee_id)
-        person, _ = directory.upsert_person(session, user_id, values, now=now(), source=_source())
+        person, _ = directory.upsert_person(session, user_id, values, now=now(), source=event_source())
         return _scim(resource_of(person, _location(user_id)))
 
 
@@ -167,5 +164,5 @@ def deprovision_user(user_id):
     with database().transaction() as session:
         person = directory.get_person(session, user_id)
         values = {"email": person.email, "name": person.name, "manager_id": person.manager_id, "active": False}
-        directory.upsert_person(session, user_id, values, now=now(), source=_source())
+        directory.upsert_person(session, user_id, values, now=now(), source=event_source())
     return _scim(None, 204)

@@ -8,7 +8,7 @@ from services.pathways import advancement, overviews, progress
 from services.pathways.models import Person
 from shared.auth import HR_ADMIN, current_principal, sign_in_required
 from shared.errors import InvalidInput
-from shared.web import database, now
+from shared.web import database, event_source, now
 
 bp = Blueprint("pathways", __name__, template_folder="templates")
 
@@ -85,7 +85,7 @@ def decide(request_id):
             approve=decision == "approve",
             comment=comment,
             now=now(),
-            source=current_app.config["EVENT_SOURCE"],
+            source=event_source(),
             skip_level=current_app.config["APPROVAL_SKIP_LEVEL"],
         )
         flash(f"Request {decided.status}.")
