@@ -133,16 +133,15 @@ def post_assessor_result(result):
 @bp.arguments(CredentialQuery, location="query")
 @bp.response(200, WalletEntryOutput(many=True))
 def list_credentials(query):
-    """An employee's wallet: credentials with status and share links (the employee, or HR)."""
+    """An employee's wallet, newest first: credentials with status and share links (the employee, or HR)."""
     _check_owner_or_hr(query["employee_id"])
-    issuer = current_app.extensions["issuer_profile"]
     with database().transaction() as session:
-        names = {achievement.id: achievement.name for achievement in catalog.list_achievements(session)}
-        return [
-            {**_fields(credential), "achievement_name": names[credential.achievement_id], "status": wallet.status_of(credential, now())}
-            | wallet.share_links(credential, names[credential.achievement_id], issuer)
-            for credential in issuance.credentials_of(session, query["employee_id"])
-        ]
+        entries = wallet.wallet_of(session, query["employee_id"], issuer=current_app.extensions["issuer_profile"], now=now())
+    return [
+        _fields(entry.credential)
+        | {"achievement_name": entry.achievement_name, "status": entry.status, "share_url": entry.share_url, "linkedin_url": entry.linkedin_url}
+        for entry in entries
+    ]
 
 
 @bp.put("/credentials/<credential_id>/sharing")
