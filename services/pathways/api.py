@@ -100,9 +100,10 @@ def migrate_employees(migration, pathway_id):
 @bp.response(200, ImportReportOutput)
 @bp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}})
 def import_people(query):
-    """Import the org chart from CSV (employee_id, email, name, manager_id, active); all rows or none (HR admins).
+    """Import the org chart from CSV (employee_id, email, name, manager_id, active, locale, time_zone); all rows or none (HR admins).
 
     `mode=full` also deactivates everyone active who is not in the file; `dry_run=true` only reports.
+    Without a `locale` or `time_zone` column the stored values stay; an empty cell clears one.
     """
     if request.mimetype != "text/csv":
         raise InvalidInput("send the org chart as text/csv")

@@ -1,5 +1,11 @@
 """The org directory: import the org chart from CSV (validated as a whole before any change) or
-provision one person at a time (SCIM), under the same rules and with the same event."""
+provision one person at a time (SCIM), under the same rules and with the same event.
+
+A person's `locale` and `time_zone` are optional (see `locales`). In a CSV file an empty cell
+clears them; a file without the column leaves what is stored, in an incremental import and a
+full sync alike: a full sync decides who is in the org, and an HR export without these columns
+must not wipe what the IdP provisioned.
+"""
 
 import csv
 import io
@@ -10,12 +16,14 @@ from marshmallow import ValidationError, validate
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.pathways.locales import CANONICAL, PROBLEMS
 from services.pathways.models import Person
 from shared.bus.outbox import publish
 from shared.errors import Conflict, InvalidInput, NotFound
 
 PERSON_UPSERTED = "skillstack.directory.person.upserted.v1"
-COLUMNS = ("employee_id", "email", "name", "manager_id", "active")
+COLUMNS = ("employee_id", "email", "name", "manager_id", "active", "locale", "time_zone")
+KEPT_WHEN_ABSENT = ("locale", "time_zone")  # a file without the column keeps the stored value (not in the rows)
 ACTIVE_VALUES = {"": True, "true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 REQUIRED_COLUMNS = ("employee_id", "email", "name")
 MAX_LENGTHS = {"employee_id": 200, "email": 320, "name": 200, "manager_id": 200}
@@ -57,7 +65,8 @@ def parse_org_chart(text: str, max_rows: int) -> list[dict]:
             raise InvalidInput(f"the file has more than {max_rows} rows")
         if None in row:
             raise InvalidInput("a row has more fields than the header", errors=[{"row": reader.line_num, "message": "too many fields"}])
-        rows.append({"row": reader.line_num} | {name: (row.get(name) or "").strip() for name in COLUMNS})
+        rows.append({"row": reader.line_num} | {name: (row.get(name) or "").strip() for name in COLUMNS
+                                                if name in header or name not in KEPT_WHEN_ABSENT})
     if not rows:
         raise InvalidInput("the file has no rows")
     return rows
@@ -79,6 +88,10 @@ def validate_org_chart(rows: list[dict], existing_managers: dict[str, str | None
             problems.append({"row": row["row"], "column": "active", "message": "use true or false (people who left: false)"})
         if row["email"] and not _valid_email(row["email"]):
             problems.append({"row": row["row"], "column": "email", "message": "not an email address"})
+        for column, problem_of in PROBLEMS.items():
+            message = problem_of(row[column]) if row.get(column) else None
+            if message:
+                problems.append({"row": row["row"], "column": column, "message": message})
         for column, seen in (("employee_id", seen_ids), ("email", seen_emails)):
             value = row[column].lower() if column == "email" else row[column]
             if value and value in seen:
@@ -144,41 +157,51 @@ def import_org_chart(
     report = ImportReport(deactivated=len(leavers))
     for row in rows:
         values = {"email": row["email"], "name": row["name"], "manager_id": row["manager_id"] or None,
-                  "active": ACTIVE_VALUES[row["active"].lower()]}
+                  "active": ACTIVE_VALUES[row["active"].lower()]} | _settings(row, people.get(row["employee_id"]))
         change = _change(people.get(row["employee_id"]), values)
         setattr(report, change, getattr(report, change) + 1)
         if not dry_run:
             _write(session, people.get(row["employee_id"]), row["employee_id"], values, now=now, source=source)
     for person in [] if dry_run else leavers:
-        _write(session, person, person.employee_id, _values_of(person) | {"active": False}, now=now, source=source)
+        _write(session, person, person.employee_id, person_values(person) | {"active": False}, now=now, source=source)
     return report
 
 
+def _settings(row: dict, person: Person | None) -> dict:
+    """A row's locale and time zone as stored; a column the file lacks keeps the person's (None for someone new)."""
+    return {column: canonical(row[column]) if column in row else getattr(person, column, None)
+            for column, canonical in CANONICAL.items()}
+
+
 def upsert_person(session: Session, employee_id: str, values: dict, *, now: datetime, source: str) -> tuple[Person, str]:
-    """Create or replace one person (email, name, manager_id, active) under the org chart's rules.
+    """Create or replace one person (email, name, manager_id, active, locale, time_zone) under the org chart's rules.
 
     Returns the person and what happened: "created", "updated" or "unchanged" (no event then).
     """
     row = {"row": 1, "employee_id": employee_id, "email": values["email"] or "", "name": values["name"] or "",
-           "manager_id": values["manager_id"] or "", "active": "true" if values["active"] else "false"}
+           "manager_id": values["manager_id"] or "", "active": "true" if values["active"] else "false",
+           "locale": values.get("locale") or "", "time_zone": values.get("time_zone") or ""}
     managers = dict(session.execute(select(Person.employee_id, Person.manager_id)).all())
     problems = validate_org_chart([row], managers)
     if problems:
         raise InvalidInput("; ".join(f"{problem['column']}: {problem['message']}" for problem in problems), errors=problems)
+    values = values | {column: canonical(values.get(column)) for column, canonical in CANONICAL.items()}
     person = session.get(Person, employee_id)
     change = _change(person, values)
     return _write(session, person, employee_id, values, now=now, source=source), change
 
 
-def _values_of(person: Person) -> dict:
-    return {"email": person.email, "name": person.name, "manager_id": person.manager_id, "active": person.active}
+def person_values(person: Person) -> dict:
+    """What the directory keeps about a person besides their id: the values an upsert writes."""
+    return {"email": person.email, "name": person.name, "manager_id": person.manager_id, "active": person.active,
+            "locale": person.locale, "time_zone": person.time_zone}
 
 
 def _change(person: Person | None, values: dict) -> str:
     """What writing `values` would do to a person: "created", "updated" or "unchanged"."""
     if person is None:
         return "created"
-    return "unchanged" if _values_of(person) == values else "updated"
+    return "unchanged" if person_values(person) == values else "updated"
 
 
 def _write(session: Session, person: Person | None, employee_id: str, values: dict, *, now: datetime, source: str) -> Person:

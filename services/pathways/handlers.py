@@ -1,4 +1,4 @@
-"""The pathways event handlers: the catalog and credential projections, and progress."""
+"""The pathways event handlers: the catalog and credential projections, progress and recertification."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from services.pathways.models import CatalogEntry, HeldCredential
 from services.pathways.progress import pathways_needing, update_progress
+from services.pathways.recertification import announce_recertification_needs
 from services.pathways.request_lifecycle import close_unmet_requests
 from shared.events import Event
 
@@ -62,6 +63,7 @@ def build_handlers(
         def on_credential_ended(session: Session, event: Event) -> None:
             held = session.get(HeldCredential, event.data["credential_id"])
             if held is not None:
+                was_valid = held.status == "valid"
                 held.status = status
                 if not progress:
                     return
@@ -70,6 +72,10 @@ def build_handlers(
                 close_unmet_requests(
                     session, held.employee_id, credential_id=held.credential_id, cause=status, now=clock(), source=source
                 )
+                if was_valid:  # a credential revoked after it expired was announced at its expiry
+                    announce_recertification_needs(
+                        session, held, achievement_name=event.data["achievement_name"], cause=status, now=clock(), source=source
+                    )
 
         return on_credential_ended
 

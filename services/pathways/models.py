@@ -22,6 +22,9 @@ class Person(Base):
     manager_id: Mapped[str | None] = mapped_column(String(200), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # How to address them (a BCP 47 tag, e.g. en-GB) and their IANA time zone; None: unknown, use defaults.
+    locale: Mapped[str | None] = mapped_column(String(35))
+    time_zone: Mapped[str | None] = mapped_column(String(64))
 
 
 class CatalogEntry(Base):

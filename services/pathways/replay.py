@@ -24,9 +24,9 @@ How decisions survive and nothing is announced twice: the handlers run with
 `progress=False`, so they write the projections only. Re-running the progress rule would not
 be a function of the topics: it would use today's clock and today's pathways, and reopen
 requests a manager has since rejected, announcing each again to notifications. Those steps
-(progress, the request lifecycle) are the handlers' only publishers, so a replay writes no
-outbox rows; the rebuild refuses any outbox insert in its session and rolls back, rather than
-re-announcing history should a future handler publish.
+(progress, the request lifecycle, recertification) are the handlers' only publishers, so a
+replay writes no outbox rows; the rebuild refuses any outbox insert in its session and rolls
+back, rather than re-announcing history should a future handler publish.
 
 How: one database transaction deletes both tables, replays `issuer.catalog`, then
 `issuer.credentials` (catalog first, as the issuer published definitions before issuing),

@@ -98,6 +98,8 @@ class PersonOutput(Schema):
     name = fields.String()
     manager_id = fields.String(allow_none=True)
     active = fields.Boolean()
+    locale = fields.String(allow_none=True, metadata={"description": "BCP 47 language tag, e.g. en-GB; null: not known"})
+    time_zone = fields.String(allow_none=True, metadata={"description": "IANA time zone, e.g. Europe/Berlin; null: not known"})
 
 
 class LevelProgressOutput(Schema):

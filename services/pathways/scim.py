@@ -6,8 +6,8 @@ the `person.upserted` event of the CSV import; nothing is written when a request
 
 - `POST /Users` creates (409 `uniqueness` if the userName exists), `PUT /Users/<id>` replaces,
   `PATCH /Users/<id>` applies add/replace/remove of the attributes the directory keeps (`active`
-  above all: IdPs deactivate with PATCH), `GET /Users/<id>` reads, `GET /Users` lists, filtered
-  by `userName eq "..."` only (any other filter: 400 `invalidFilter`).
+  above all: IdPs deactivate with PATCH; `locale` and `timezone` too), `GET /Users/<id>` reads,
+  `GET /Users` lists, filtered by `userName eq "..."` only (any other filter: 400 `invalidFilter`).
 - `DELETE /Users/<id>` deprovisions by deactivating (`active` false), never deleting: the
   directory keeps people's history, so a later GET still returns the user, with `active` false.
 - See `scim_users` for how attributes map onto a person.
@@ -163,6 +163,6 @@ def deprovision_user(user_id):
     """Deprovision a person: they are deactivated, never deleted (their history stays)."""
     with database().transaction() as session:
         person = directory.get_person(session, user_id)
-        values = {"email": person.email, "name": person.name, "manager_id": person.manager_id, "active": False}
+        values = directory.person_values(person) | {"active": False}
         directory.upsert_person(session, user_id, values, now=now(), source=event_source())
     return _scim(None, 204)

@@ -7,6 +7,8 @@ The mapping, which the company's IdP is configured against:
 - `name.formatted`, else `name.givenName` + `name.familyName`, else `displayName`, is the name.
 - The primary email (else the first) is the email.
 - The enterprise extension's `manager.value` is the manager's employee id.
+- `locale` (a BCP 47 tag; `en_US` as some IdPs send it is stored as `en-US`) and `timezone` (an
+  IANA name) are the person's locale and time zone (RFC 7643 section 4.1.1); left out, they are unknown.
 - `active` false is someone who left. `externalId` and other attributes are accepted, not stored.
 """
 
@@ -48,11 +50,13 @@ def resource_of(person: Person, location: str) -> dict:
     }
     if person.manager_id:
         resource[ENTERPRISE_SCHEMA] = {"manager": {"value": person.manager_id}}
+    # Unassigned attributes are left out of a representation (RFC 7643 section 2.5).
+    resource |= {name: value for name, value in (("locale", person.locale), ("timezone", person.time_zone)) if value}
     return resource
 
 
 def values_of(resource: dict) -> tuple[str, dict]:
-    """The employee id and the directory values (email, name, manager_id, active) of a User resource."""
+    """The employee id and the directory values (email, name, manager_id, active, locale, time_zone) of a User resource."""
     user_name = resource.get("userName")
     if not isinstance(user_name, str) or not user_name.strip():
         raise ScimError(400, "invalidValue", "userName (the employee id) is required")
@@ -68,9 +72,9 @@ def values_of(resource: dict) -> tuple[str, dict]:
     if not isinstance(active, bool | str) or active not in BOOLEANS:
         raise ScimError(400, "invalidValue", "active must be true or false")
     values = {"email": email.get("value"), "name": full_name or resource.get("displayName"), "manager_id": manager_id or None,
-              "active": BOOLEANS[active]}
+              "active": BOOLEANS[active], "locale": resource.get("locale") or None, "time_zone": resource.get("timezone") or None}
     for key, value in values.items():
-        if value is not None and not isinstance(value, str | bool):
+        if value is not None and not isinstance(value, bool if key == "active" else str):
             raise ScimError(400, "invalidValue", f"{key} has the wrong type")
     return user_name.strip(), values
 
@@ -111,6 +115,8 @@ def _setter(path: str) -> Callable[[dict, object], None]:
     """How to set the attribute a PATCH path names, for the attributes the directory keeps."""
     setters = {
         "active": lambda resource, value: resource.__setitem__("active", value),
+        "locale": lambda resource, value: resource.__setitem__("locale", value),
+        "timezone": lambda resource, value: resource.__setitem__("timezone", value),
         "username": lambda resource, value: resource.__setitem__("userName", value),
         "displayname": lambda resource, value: _set_name(resource, {"formatted": value}),
         "name": lambda resource, value: _set_name(resource, value if isinstance(value, dict) else {}),

@@ -225,6 +225,26 @@ class AdvancementClosed(AdvancementDecided):
     cause = fields.String(required=True, validate=validate.OneOf(["expired", "revoked"]))
 
 
+class RecertificationNeeded(EventData):
+    """A credential named by a level the employee holds expired or was revoked, and nothing else they
+    hold meets the level's credential rules: to stay current at it they earn the achievement again.
+    The level stays attained. Sent once per credential and level.
+
+    Key: employee_id. Producer: pathways.
+    """
+
+    employee_id = _id()
+    manager_id = fields.String(load_default=None, allow_none=True)  # the employee's manager now, if any
+    pathway_id = _id()
+    pathway_name = _text(200)
+    level = fields.Integer(required=True, validate=validate.Range(min=1))
+    level_name = _text(200)
+    credential_id = _id()  # the credential that ended
+    achievement_id = _id()
+    achievement_name = _text(200)
+    cause = fields.String(required=True, validate=validate.OneOf(["expired", "revoked"]))
+
+
 # --- directory.people ------------------------------------------------------------------
 
 
@@ -239,6 +259,10 @@ class PersonUpserted(EventData):
     name = _text(200)
     manager_id = fields.String(load_default=None, allow_none=True)
     active = fields.Boolean(load_default=True)
+    # Added within v1 (older producers omit them; null: not known, use defaults): a BCP 47 tag, e.g. en-GB,
+    # and an IANA time zone, e.g. Europe/Berlin.
+    locale = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=35))
+    time_zone = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
 
 
 @dataclass(frozen=True)
@@ -263,6 +287,7 @@ _SPECS = [
     EventSpec("skillstack.pathways.advancement.rejected.v1", "pathways.advancements", AdvancementRejected),
     EventSpec("skillstack.pathways.advancement.withdrawn.v1", "pathways.advancements", AdvancementWithdrawn),
     EventSpec("skillstack.pathways.advancement.closed.v1", "pathways.advancements", AdvancementClosed),
+    EventSpec("skillstack.pathways.recertification.needed.v1", "pathways.advancements", RecertificationNeeded),
     EventSpec("skillstack.directory.person.upserted.v1", "directory.people", PersonUpserted),
 ]
 

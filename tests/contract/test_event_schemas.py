@@ -124,12 +124,19 @@ EXAMPLES = {
         "credential_id": "cred-51c2",
         "cause": "expired",
     },
+    "skillstack.pathways.recertification.needed.v1": {
+        "employee_id": "emp-1042", "manager_id": "emp-0007", "pathway_id": "data-analyst", "pathway_name": "Data Analyst",
+        "level": 1, "level_name": "Junior Analyst", "credential_id": "cred-5d1c", "achievement_id": "sql-foundations",
+        "achievement_name": "SQL Foundations", "cause": "expired",
+    },
     "skillstack.directory.person.upserted.v1": {
         "employee_id": "emp-1042",
         "email": "ada.lovelace@example.com",
         "name": "Ada Lovelace",
         "manager_id": "emp-0007",
         "active": True,
+        "locale": "en-GB",
+        "time_zone": "Europe/London",
     },
 }
 
@@ -252,6 +259,15 @@ def test_a_credential_defined_by_an_older_producer_is_a_percent_rule_the_lms_rep
     received = decode(new_event("skillstack.issuer.credential.defined.v1", older, source=SOURCE)[1])
 
     assert received.data == older | {"threshold": "percent", "rubric_levels": [], "min_rubric_level": None, "assessor_reviewed": False}
+
+
+def test_a_person_from_an_older_producer_still_decodes_with_no_locale_or_time_zone():
+    person = EXAMPLES["skillstack.directory.person.upserted.v1"]
+    older = {name: value for name, value in person.items() if name not in ("locale", "time_zone")}
+
+    received = decode(new_event("skillstack.directory.person.upserted.v1", older, source=SOURCE)[1])
+
+    assert received.data == older | {"locale": None, "time_zone": None}
 
 
 def test_a_timestamp_without_a_timezone_is_refused():

@@ -2,7 +2,11 @@
 
 A full sync deactivates everyone active in this session's directory who is not in the file, so
 these tests count the people who would leave instead of assuming the directory is theirs alone.
+The optional `locale` and `time_zone` columns: checked row by row, kept when a file lacks them.
 """
+
+import csv
+import io
 
 import pytest
 
@@ -100,3 +104,79 @@ def test_an_unknown_mode_is_refused(pathways):
                                            content_type="text/csv", headers=hr_admin())
 
     problem(response, 422)
+
+
+# --- locale and time zone ----------------------------------------------------------------------
+
+
+def settings_chart(*people: tuple[str, str, str, str]) -> str:
+    """A CSV org chart from (employee_id, name, locale, time_zone) rows, without managers."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["employee_id", "email", "name", "locale", "time_zone"])
+    writer.writerows((employee, f"{employee}@example.com", name, locale, zone) for employee, name, locale, zone in people)
+    return text.getvalue()
+
+
+def settings_of(pathways, employee_id: str) -> tuple[str | None, str | None]:
+    [row] = rows(pathways, "SELECT locale, time_zone FROM people WHERE employee_id = :e", e=employee_id)
+    return row["locale"], row["time_zone"]
+
+
+def announced_settings(pathways, employee_id: str) -> list[tuple[str | None, str | None]]:
+    return [(event["payload"]["data"]["locale"], event["payload"]["data"]["time_zone"])
+            for event in outbox_rows(pathways, PERSON_UPSERTED, employee_id)]
+
+
+def test_an_import_stores_and_announces_each_persons_locale_and_time_zone(pathways):
+    ada, grace = unique("ada"), unique("grace")
+
+    response = import_csv(pathways, settings_chart((ada, "Ada Lovelace", "en_gb", "Europe/London"), (grace, "Grace Hopper", "", "")))
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert settings_of(pathways, ada) == ("en-GB", "Europe/London")  # the tag as BCP 47 writes it
+    assert settings_of(pathways, grace) == (None, None)
+    assert announced_settings(pathways, ada) == [("en-GB", "Europe/London")]
+    assert announced_settings(pathways, grace) == [(None, None)]
+    read = pathways.test_client().get(f"/api/people/{ada}", headers=hr_admin())
+    assert (read.get_json()["locale"], read.get_json()["time_zone"]) == ("en-GB", "Europe/London")
+
+
+def test_a_file_without_the_columns_keeps_them_and_an_empty_cell_clears_one(pathways):
+    ada = unique("ada")
+    assert import_csv(pathways, settings_chart((ada, "Ada Lovelace", "de-DE", "Europe/Berlin"))).status_code == 200
+
+    incremental = import_csv(pathways, org_chart((ada, "Ada Lovelace", "")))
+    full = full_sync(pathways, org_chart((ada, "Ada Lovelace", "")), dry_run=True)
+
+    assert incremental.get_json() == {"created": 0, "updated": 0, "unchanged": 1, "deactivated": 0}
+    assert (full.get_json()["unchanged"], full.get_json()["updated"]) == (1, 0)
+    assert settings_of(pathways, ada) == ("de-DE", "Europe/Berlin")
+
+    cleared = import_csv(pathways, settings_chart((ada, "Ada Lovelace", "fr", "")))
+
+    assert cleared.get_json() == {"created": 0, "updated": 1, "unchanged": 0, "deactivated": 0}
+    assert settings_of(pathways, ada) == ("fr", None)
+    assert announced_settings(pathways, ada) == [("de-DE", "Europe/Berlin"), ("fr", None)]
+
+
+@pytest.mark.parametrize("column, value, says", [
+    ("locale", "xx-YY", "unknown locale"),
+    ("locale", "en GB", "language tag"),
+    ("locale", "en-" + "a" * 33, "language tag"),
+    ("time_zone", "Mars/Olympus_Mons", "unknown time zone"),
+    ("time_zone", "Europe", "unknown time zone"),
+    ("time_zone", "../etc/passwd", "IANA"),
+], ids=["unknown locale", "not a tag", "tag over 35 characters", "unknown zone", "a folder of zones", "a path"])
+def test_a_bad_locale_or_time_zone_is_reported_by_row_and_imports_nothing(pathways, column, value, says):
+    good, bad = unique("ada"), unique("bob")
+    row = {"locale": "en-GB", "time_zone": "Europe/London"} | {column: value}
+    chart = settings_chart((good, "Ada", "en-GB", "Europe/London"), (bad, "Bob", row["locale"], row["time_zone"]))
+    before = table_counts(pathways, *DIRECTORY_TABLES)
+
+    response = import_csv(pathways, chart)
+
+    body = problem(response, 422)
+    assert [(error["row"], error["column"]) for error in body["errors"]] == [(3, column)]
+    assert says in body["errors"][0]["message"]
+    assert table_counts(pathways, *DIRECTORY_TABLES) == before

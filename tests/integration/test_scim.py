@@ -7,6 +7,7 @@ import pytest
 from shared.auth import SCIM_SCOPE
 from tests.integration.helpers import outbox_rows, rows, table_counts
 from tests.integration.pathways_support import hr_admin, import_csv, org_chart
+from tests.integration.test_directory_sync import announced_settings, settings_of
 from tests.support import bearer, unique
 
 pytestmark = pytest.mark.infra
@@ -84,11 +85,47 @@ def test_the_idp_creates_a_person_who_is_stored_announced_and_read_back(pathways
                                       "manager_id": boss, "active": True}
     [announced] = outbox_rows(pathways, PERSON_UPSERTED, alan)
     assert announced["payload"]["data"] == {"employee_id": alan, "email": f"{alan}@example.com", "name": "Alan Turing",
-                                            "manager_id": boss, "active": True}
+                                            "manager_id": boss, "active": True, "locale": None, "time_zone": None}
+    assert "locale" not in created and "timezone" not in created  # unassigned: left out
 
     read = scim(pathways, "GET", f"/Users/{alan}")
 
     assert read.status_code == 200 and read.get_json() == created
+
+
+def test_the_locale_and_timezone_are_stored_announced_and_read_back(pathways):
+    alan = unique("alan")
+
+    response = scim(pathways, "POST", "/Users", user(alan, locale="en_US", timezone="America/New_York"))
+
+    assert response.status_code == 201, response.get_data(as_text=True)
+    created = response.get_json()
+    assert (created["locale"], created["timezone"]) == ("en-US", "America/New_York")  # the tag as BCP 47 writes it
+    assert settings_of(pathways, alan) == ("en-US", "America/New_York")
+    assert announced_settings(pathways, alan) == [("en-US", "America/New_York")]
+    assert scim(pathways, "GET", f"/Users/{alan}").get_json() == created
+
+
+def test_a_patch_changes_and_removes_the_locale_and_timezone_and_a_put_without_them_clears_them(pathways):
+    alan = unique("alan")
+    assert scim(pathways, "POST", "/Users", user(alan, locale="en-GB", timezone="Europe/London")).status_code == 201
+    move = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"locale": "de-DE", "timezone": "Europe/Berlin"}}]}
+    forget = {"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "timezone"}]}
+
+    moved = scim(pathways, "PATCH", f"/Users/{alan}", move)
+    forgotten = scim(pathways, "PATCH", f"/Users/{alan}", forget)
+
+    assert (moved.status_code, moved.get_json()["locale"], moved.get_json()["timezone"]) == (200, "de-DE", "Europe/Berlin")
+    assert forgotten.status_code == 200 and "timezone" not in forgotten.get_json()
+    assert settings_of(pathways, alan) == ("de-DE", None)
+
+    replaced = scim(pathways, "PUT", f"/Users/{alan}", user(alan))
+
+    assert replaced.status_code == 200 and "locale" not in replaced.get_json()
+    assert settings_of(pathways, alan) == (None, None)
+    assert announced_settings(pathways, alan) == [
+        ("en-GB", "Europe/London"), ("de-DE", "Europe/Berlin"), ("de-DE", None), (None, None)
+    ]
 
 
 def test_given_and_family_names_make_the_name(pathways):
@@ -181,7 +218,12 @@ def test_a_user_name_that_exists_is_a_uniqueness_conflict(pathways):
     ({ENTERPRISE: {"manager": {"value": "nobody-at-all"}}}, "unknown manager"),
     ({"emails": [{"value": "not-an-email", "primary": True}]}, "not an email"),
     ({"name": {"formatted": ""}}, "required"),
-], ids=["unknown manager", "bad email", "no name"])
+    ({"locale": "English (UK)"}, "language tag"),
+    ({"locale": "xx-YY"}, "unknown locale"),
+    ({"timezone": "Mars/Olympus_Mons"}, "unknown time zone"),
+    ({"timezone": 120}, "time_zone has the wrong type"),
+], ids=["unknown manager", "bad email", "no name", "not a language tag", "unknown locale", "unknown time zone",
+        "offset not a zone"])
 def test_a_user_that_breaks_the_org_chart_rules_is_an_invalid_value_and_writes_nothing(pathways, change, says):
     alan = unique("alan")
     before = table_counts(pathways, *DIRECTORY_TABLES)
@@ -190,6 +232,19 @@ def test_a_user_that_breaks_the_org_chart_rules_is_an_invalid_value_and_writes_n
 
     assert says in body["detail"]
     assert table_counts(pathways, *DIRECTORY_TABLES) == before
+
+
+def test_a_patch_to_an_unknown_time_zone_is_refused_and_writes_nothing(pathways):
+    alan = unique("alan")
+    assert scim(pathways, "POST", "/Users", user(alan, timezone="Europe/Berlin")).status_code == 201
+    before = table_counts(pathways, *DIRECTORY_TABLES)
+    patch = {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "timezone", "value": "Europe/Atlantis"}]}
+
+    body = scim_error(scim(pathways, "PATCH", f"/Users/{alan}", patch), 400, "invalidValue")
+
+    assert "Europe/Atlantis" in body["detail"]
+    assert table_counts(pathways, *DIRECTORY_TABLES) == before
+    assert settings_of(pathways, alan) == (None, "Europe/Berlin")
 
 
 def test_a_manager_change_that_closes_a_loop_is_refused_and_writes_nothing(pathways):

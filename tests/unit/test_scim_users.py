@@ -12,7 +12,13 @@ LOCATION = "https://pathways.example.com/scim/v2/Users/e-1"
 
 def ada() -> Person:
     return Person(employee_id="e-1", email="ada@example.com", name="Ada Lovelace", manager_id="e-0", active=True,
-                  updated_at=datetime(2027, 5, 4, 9, tzinfo=UTC))
+                  updated_at=datetime(2027, 5, 4, 9, tzinfo=UTC), locale="en-GB", time_zone="Europe/London")
+
+
+def ada_values(**changes) -> dict:
+    """Ada's directory values, with some changed."""
+    return {"email": "ada@example.com", "name": "Ada Lovelace", "manager_id": "e-0", "active": True, "locale": "en-GB",
+            "time_zone": "Europe/London"} | changes
 
 
 def test_a_user_as_an_idp_sends_it_becomes_directory_values():
@@ -20,7 +26,18 @@ def test_a_user_as_an_idp_sends_it_becomes_directory_values():
                 "emails": [{"value": "home@example.com"}, {"value": "grace@example.com", "primary": True}],
                 ENTERPRISE_SCHEMA: {"manager": {"value": "e-0"}}, "active": "False"}
 
-    assert values_of(resource) == ("e-2", {"email": "grace@example.com", "name": "Grace Hopper", "manager_id": "e-0", "active": False})
+    assert values_of(resource) == ("e-2", {"email": "grace@example.com", "name": "Grace Hopper", "manager_id": "e-0", "active": False,
+                                           "locale": None, "time_zone": None})
+
+
+def test_the_core_locale_and_timezone_attributes_are_the_persons_locale_and_time_zone():
+    resource = {"userName": "e-3", "name": {"formatted": "Emmy Noether"}, "emails": [{"value": "emmy@example.com"}],
+                "locale": "de-DE", "timezone": "Europe/Berlin"}
+    empty = resource | {"locale": "", "timezone": None}
+
+    assert values_of(resource)[1] == {"email": "emmy@example.com", "name": "Emmy Noether", "manager_id": None, "active": True,
+                                      "locale": "de-DE", "time_zone": "Europe/Berlin"}
+    assert values_of(empty)[1] == values_of(resource)[1] | {"locale": None, "time_zone": None}
 
 
 def test_a_person_round_trips_through_their_resource():
@@ -28,7 +45,18 @@ def test_a_person_round_trips_through_their_resource():
 
     assert resource["id"] == resource["userName"] == "e-1"
     assert resource["meta"] == {"resourceType": "User", "lastModified": "2027-05-04T09:00:00+00:00", "location": LOCATION}
-    assert values_of(resource) == ("e-1", {"email": "ada@example.com", "name": "Ada Lovelace", "manager_id": "e-0", "active": True})
+    assert (resource["locale"], resource["timezone"]) == ("en-GB", "Europe/London")
+    assert values_of(resource) == ("e-1", ada_values())
+
+
+def test_a_person_without_locale_or_time_zone_has_neither_attribute():
+    person = ada()
+    person.locale = person.time_zone = None
+
+    resource = resource_of(person, LOCATION)
+
+    assert "locale" not in resource and "timezone" not in resource
+    assert values_of(resource)[1] == ada_values(locale=None, time_zone=None)
 
 
 @pytest.mark.parametrize("operation", [
@@ -38,7 +66,7 @@ def test_a_person_round_trips_through_their_resource():
 def test_a_patch_deactivates_and_keeps_everything_else(operation):
     resource = patched(resource_of(ada(), LOCATION), {"Operations": [operation]})
 
-    assert values_of(resource)[1] == {"email": "ada@example.com", "name": "Ada Lovelace", "manager_id": "e-0", "active": False}
+    assert values_of(resource)[1] == ada_values(active=False)
 
 
 def test_a_patch_changes_the_name_email_and_removes_the_manager():
@@ -48,7 +76,20 @@ def test_a_patch_changes_the_name_email_and_removes_the_manager():
 
     resource = patched(resource_of(ada(), LOCATION), {"Operations": operations})
 
-    assert values_of(resource)[1] == {"email": "ada.king@example.com", "name": "Ada King", "manager_id": None, "active": True}
+    assert values_of(resource)[1] == ada_values(email="ada.king@example.com", name="Ada King", manager_id=None)
+
+
+@pytest.mark.parametrize("operations, changes", [
+    ([{"op": "replace", "path": "locale", "value": "fr-FR"}, {"op": "add", "path": "timezone", "value": "Europe/Paris"}],
+     {"locale": "fr-FR", "time_zone": "Europe/Paris"}),
+    ([{"op": "replace", "value": {"locale": "de-DE", "timezone": "Europe/Berlin"}}],
+     {"locale": "de-DE", "time_zone": "Europe/Berlin"}),
+    ([{"op": "remove", "path": "locale"}, {"op": "remove", "path": "timezone"}], {"locale": None, "time_zone": None}),
+], ids=["with paths", "without a path", "removed"])
+def test_a_patch_changes_or_removes_the_locale_and_time_zone(operations, changes):
+    resource = patched(resource_of(ada(), LOCATION), {"Operations": operations})
+
+    assert values_of(resource)[1] == ada_values(**changes)
 
 
 @pytest.mark.parametrize(("body", "scim_type"), [
@@ -74,7 +115,8 @@ def test_only_the_user_name_filter_is_answered():
 
 
 @pytest.mark.parametrize("resource", [{"name": {"formatted": "Ada"}}, {"userName": "e-1", "active": [1]},
-                                      {"userName": "e-1", "name": "Ada"}])
+                                      {"userName": "e-1", "name": "Ada"}, {"userName": "e-1", "locale": True},
+                                      {"userName": "e-1", "timezone": {"id": "Europe/Berlin"}}])
 def test_a_resource_without_a_user_name_or_with_wrong_types_is_refused(resource):
     with pytest.raises(ScimError):
         values_of(resource)
