@@ -1,12 +1,17 @@
-"""The notifications JSON API: the signed-in person's inbox."""
+"""The notifications JSON API: the caller's inbox, preferences and webhooks; HR's delivery log."""
 
+from flask import current_app
 
-from services.notifications import inbox
-from services.notifications.schemas import InboxItemOutput, InboxQuery, MarkedOutput, UnreadCountOutput
-from shared.auth import current_principal, require
+from services.notifications import delivery_log, inbox, preferences, webhooks
+from services.notifications.config import listed
+from services.notifications.schemas import (
+    DeliveryOutput, DeliveryQuery, InboxItemOutput, InboxQuery, MarkedOutput, PreferencesInput, PreferencesOutput,
+    UnreadCountOutput, WebhookInput, WebhookOutput,
+)
+from shared.auth import HR_ADMIN, current_principal, require
 from shared.web import ApiBlueprint, database, now
 
-bp = ApiBlueprint("notifications_api", __name__, url_prefix="/api", description="The in-app inbox")
+bp = ApiBlueprint("notifications_api", __name__, url_prefix="/api", description="Inbox, preferences, webhooks and the delivery log")
 
 
 @bp.get("/inbox")
@@ -44,3 +49,79 @@ def mark_all_read():
     """Mark all of the caller's items read."""
     with database().transaction() as session:
         return {"marked": inbox.mark_all_read(session, current_principal().subject, now=now())}
+
+
+@bp.get("/preferences")
+@require()
+@bp.response(200, PreferencesOutput)
+def get_preferences():
+    """Which messages reach the caller on which channel, and in which language and time zone."""
+    with database().transaction() as session:
+        return preferences.preferences_of(session, current_principal().subject)
+
+
+@bp.patch("/preferences")
+@require()
+@bp.arguments(PreferencesInput)
+@bp.response(200, PreferencesOutput)
+def put_preferences(changes):
+    """Change some of the caller's choices (`mode: null` restores a default) and their language and time zone."""
+    employee_id = current_principal().subject
+    with database().transaction() as session:
+        preferences.set_preferences(session, employee_id, changes["preferences"])
+        preferences.set_locale_and_time_zone(session, employee_id, changes)
+    with database().transaction() as session:
+        return preferences.preferences_of(session, employee_id)
+
+
+def webhook_output(webhook) -> dict:
+    return {field: getattr(webhook, field) for field in ("id", "owner_id", "scope", "format", "created_by", "created_at")} | {
+        "url_hint": webhooks.url_hint(webhook.url)
+    }
+
+
+@bp.get("/webhooks")
+@require()
+@bp.response(200, WebhookOutput(many=True))
+def list_webhooks():
+    """The caller's webhooks (HR: everyone's)."""
+    principal = current_principal()
+    with database().transaction() as session:
+        found = webhooks.webhooks_visible_to(session, principal.subject, everyone=principal.has_role(HR_ADMIN))
+        return [webhook_output(webhook) for webhook in found]
+
+
+@bp.post("/webhooks")
+@require()
+@bp.arguments(WebhookInput)
+@bp.response(201, WebhookOutput)
+def add_webhook(body):
+    """Set the caller's own webhook, or their team's (a manager's reports' news); HR may set anyone's."""
+    principal, config = current_principal(), current_app.config
+    webhooks.check_url(body["url"], allowed_hosts=listed(config["WEBHOOK_ALLOWED_HOSTS"]), allow_http=bool(config["WEBHOOK_ALLOW_HTTP"]))
+    with database().transaction() as session:
+        webhook = webhooks.add_webhook(
+            session, owner_id=body["owner_id"] or principal.subject, scope=body["scope"], url=body["url"], format=body["format"],
+            created_by=principal.subject, may_manage_others=principal.has_role(HR_ADMIN), now=now(),
+        )
+        return webhook_output(webhook)
+
+
+@bp.delete("/webhooks/<webhook_id>")
+@require()
+@bp.response(204)
+def remove_webhook(webhook_id):
+    """Remove one of the caller's webhooks (HR: anyone's)."""
+    principal = current_principal()
+    with database().transaction() as session:
+        webhooks.remove_webhook(session, webhook_id, employee_id=principal.subject, may_manage_others=principal.has_role(HR_ADMIN))
+
+
+@bp.get("/deliveries")
+@require(role=HR_ADMIN)
+@bp.arguments(DeliveryQuery, location="query")
+@bp.response(200, DeliveryOutput(many=True))
+def list_deliveries(query):
+    """The delivery log: the newest emails and webhook posts, with their status and last error."""
+    with database().transaction() as session:
+        return delivery_log.recent_deliveries(session, **query)

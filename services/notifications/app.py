@@ -12,6 +12,8 @@ def create_app(config: dict | None = None) -> Flask:
     """Create the notifications app; `config` overrides the class defaults and the environment."""
     app, api = create_service_app(__name__, Config, config, migrations=Path(__file__).parent / "migrations")
     from services.notifications.api import bp
+    from services.notifications.views import bp as pages
 
     register_api(app, api, bp)
+    app.register_blueprint(pages)
     return app

@@ -20,6 +20,8 @@ from tests.e2e.identity import Keycloak
 from tests.support import free_port, issuer_signing_keys
 
 ARTIFACTS = ROOT / "test-artifacts" / "e2e"
+# Webhooks in the tests post to a receiver on loopback, over plain HTTP (API and worker alike).
+LOOPBACK_WEBHOOKS = {"WEBHOOK_ALLOWED_HOSTS": "127.0.0.1", "WEBHOOK_ALLOW_HTTP": True}
 
 
 @dataclass
@@ -88,8 +90,9 @@ def _worker_env(service: str, database_url: str, kafka_bootstrap: str, smtp_port
         "SKILLSTACK_INTRANET_URL": "http://intranet.test",
         prefix + "DATABASE_URL": database_url,
         "SKILLSTACK_NOTIFICATIONS_SMTP_PORT": str(smtp_port),
-        "SKILLSTACK_NOTIFICATIONS_EMAIL_RETRY_BASE_SECONDS": "0.2",
-        "SKILLSTACK_NOTIFICATIONS_EMAIL_RETRY_MAX_SECONDS": "2",
+        "SKILLSTACK_NOTIFICATIONS_DELIVERY_RETRY_BASE_SECONDS": "0.2",
+        "SKILLSTACK_NOTIFICATIONS_DELIVERY_RETRY_MAX_SECONDS": "2",
+        **{f"SKILLSTACK_NOTIFICATIONS_{name}": json.dumps(value) for name, value in LOOPBACK_WEBHOOKS.items()},
         "SKILLSTACK_ISSUER_EXPIRY_CHECK_SECONDS": "1",  # so an expiry is announced within the test
         "PYTHONUNBUFFERED": "1",
     }
@@ -117,6 +120,8 @@ def platform(service_databases, kafka_bootstrap, identity):
     servers, urls = [], {}
     for service in SERVICES:
         config = service_config(service, service_databases[service], kafka_bootstrap) | _identity_config(service, identity)
+        if service == "notifications":
+            config |= LOOPBACK_WEBHOOKS
         app = factories[service](config)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()

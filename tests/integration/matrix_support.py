@@ -9,11 +9,13 @@ from flask import Flask
 from shared.auth import ASSESSOR, COMPLETIONS_SCOPE, HR_ADMIN, SCIM_SCOPE
 from tests.integration.helpers import handle, issuer_handlers, rows
 from tests.integration.pathways_support import Team, earn, org_chart, requests_of
-from tests.integration.test_notifications_api import credential_issued, inbox_of, join_directory
+from services.notifications.unsubscribe import unsubscribe_token
+from services.notifications.webhooks import add_webhook
+from tests.integration.test_notifications_api import SECRET_KEY, credential_issued, inbox_of, join_directory
 from tests.integration.test_pathways_pages import csrf_token, signed_in
 from tests.support import bearer, unique
 
-FORM_PAGES = {"issuer": "/assessments/record"}  # a page of the service with a form (pathways: "/")
+FORM_PAGES = {"issuer": "/assessments/record", "notifications": "/preferences"}  # a page of the service with a form (pathways: "/")
 # Where a form's own area has a page, its token comes from there (the page its role opens).
 AREA_FORM_PAGES = {("issuer", "/catalog"): "/catalog", ("pathways", "/designer"): "/designer"}
 ROLES = ("anonymous", "employee", "other_employee", "manager", "other_manager", "hr", "assessor", "lms", "idp")
@@ -24,7 +26,7 @@ CLOCK = datetime(2027, 5, 4, 9, tzinfo=UTC)
 
 def is_browser_route(rule: str) -> bool:
     """Pages and sign-in routes take a session cookie; the API and the probes take bearer tokens."""
-    return not rule.startswith(("/api/", "/scim/", "/healthz", "/readyz", "/verify", "/.well-known/", "/status/", "/credentials/", "/achievements/"))
+    return not rule.startswith(("/api/", "/scim/", "/healthz", "/readyz", "/metrics", "/verify", "/.well-known/", "/status/", "/credentials/", "/achievements/"))
 
 
 class World:
@@ -99,6 +101,12 @@ class World:
         credential_issued(self.app, self.team.employee)
         [item] = inbox_of(self.app, self.team.employee)
         return item["id"]
+
+    def webhook(self) -> str:
+        """The employee's own Slack webhook; its id."""
+        with self.app.extensions["database"].transaction() as session:
+            return add_webhook(session, owner_id=self.team.employee, scope="personal", url="https://hooks.slack.com/services/T1/B2/x",
+                               format="slack", created_by=self.team.employee, may_manage_others=False, now=CLOCK).id
 
     def reviewed_assessment(self) -> str:
         """An assessment of a pass/fail credential that assessors record results of; its id."""
@@ -260,6 +268,22 @@ REQUESTS = {
         "path": f"/approvals/{w.open_request()}", "data": {"decision": "approve", "comment": "Well earned"}},
     ("notifications", "GET", "/api/inbox"): lambda w: {"marker": w.inbox_item()},
     ("notifications", "POST", "/api/inbox/<item_id>/read"): lambda w: {"path": f"/api/inbox/{w.inbox_item()}/read"},
+    ("notifications", "PATCH", "/api/preferences"): lambda w: {"json": {
+        "preferences": [{"kind": "credential-issued", "channel": "email", "mode": "digest"}], "time_zone": "Europe/Berlin"}},
+    ("notifications", "GET", "/api/webhooks"): lambda w: {"marker": w.webhook()},
+    ("notifications", "POST", "/api/webhooks"): lambda w: {"json": {
+        "owner_id": w.team.employee, "url": "https://hooks.slack.com/services/T1/B2/x", "format": "slack"}},
+    ("notifications", "DELETE", "/api/webhooks/<webhook_id>"): lambda w: {"path": f"/api/webhooks/{w.webhook()}"},
+    ("notifications", "GET", "/inbox"): lambda w: {"marker": w.inbox_item()},
+    ("notifications", "POST", "/inbox/<item_id>/read"): lambda w: {"path": f"/inbox/{w.inbox_item()}/read"},
+    ("notifications", "POST", "/preferences"): lambda w: {"data": {"credential-issued.email": "digest", "time_zone": "Europe/Berlin"}},
+    ("notifications", "POST", "/webhooks"): lambda w: {"data": {
+        "scope": "personal", "url": "https://hooks.slack.com/services/T1/B2/x", "format": "slack"}},
+    ("notifications", "POST", "/webhooks/<webhook_id>/delete"): lambda w: {"path": f"/webhooks/{w.webhook()}/delete"},
+    ("notifications", "GET", "/unsubscribe/<token>"): lambda w: {
+        "path": f"/unsubscribe/{unsubscribe_token(SECRET_KEY, w.team.employee, 'credential-issued')}"},
+    ("notifications", "POST", "/unsubscribe/<token>"): lambda w: {
+        "path": f"/unsubscribe/{unsubscribe_token(SECRET_KEY, w.team.employee, 'credential-issued')}"},
 }
 
 

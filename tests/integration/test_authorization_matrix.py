@@ -142,6 +142,22 @@ EXPECTED = {(service, method, rule): row for service in SERVICES for (method, ru
     ("notifications", "GET", "/api/inbox/unread-count"): authenticated(200),
     ("notifications", "POST", "/api/inbox/<item_id>/read"): only(404, employee=200),  # someone else's: not found
     ("notifications", "POST", "/api/inbox/read-all"): authenticated(200),
+    ("notifications", "GET", "/api/preferences"): authenticated(200),  # the caller's own
+    ("notifications", "PATCH", "/api/preferences"): authenticated(200),
+    ("notifications", "GET", "/api/webhooks"): authenticated(200),  # filtered: see LISTED_TO
+    ("notifications", "POST", "/api/webhooks"): only(employee=201, hr=201),  # the employee's webhook: theirs or HR's to set
+    ("notifications", "DELETE", "/api/webhooks/<webhook_id>"): only(404, employee=204, hr=204),  # someone else's: not found
+    ("notifications", "GET", "/api/deliveries"): only(hr=200),
+    ("notifications", "GET", "/inbox"): browser(200),  # filtered: see LISTED_TO
+    ("notifications", "POST", "/inbox/<item_id>/read"): browser(404, signed_out=400, employee=302),
+    ("notifications", "POST", "/inbox/read-all"): browser(302, signed_out=400),
+    ("notifications", "GET", "/preferences"): browser(200),
+    ("notifications", "POST", "/preferences"): browser(302, signed_out=400),
+    ("notifications", "POST", "/webhooks"): browser(302, signed_out=400),  # always the caller's own
+    ("notifications", "POST", "/webhooks/<webhook_id>/delete"): browser(404, signed_out=400, employee=302),
+    ("notifications", "GET", "/unsubscribe/<token>"): everyone(200),  # the signed token is the authority
+    ("notifications", "POST", "/unsubscribe/<token>"): everyone(200),
+    ("notifications", "GET", "/deliveries"): browser(403, hr=200),
 }
 
 # Listings: when the call succeeds, the employee's object shows to these roles only.
@@ -152,6 +168,8 @@ LISTED_TO = {
     ("pathways", "GET", "/approvals"): {"manager"},
     ("pathways", "GET", "/team"): {"manager"},
     ("notifications", "GET", "/api/inbox"): {"employee"},
+    ("notifications", "GET", "/inbox"): {"employee"},
+    ("notifications", "GET", "/api/webhooks"): {"employee", "hr"},
 }
 
 # Rows that need the IdP's discovery document, which this level cannot reach (issuer

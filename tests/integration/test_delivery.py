@@ -12,7 +12,6 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from services.notifications.delivery import EmailDispatcher, RetryPolicy, SmtpSettings
 from services.notifications.handlers import build_handlers as notification_handlers
-from services.notifications.messages import MessageRenderer
 from shared.bus.consumer import EventConsumer
 from shared.bus.kafka import make_consumer, make_producer
 from shared.bus.outbox import publish
@@ -20,6 +19,7 @@ from shared.bus.relay import OutboxRelay
 from shared.events import new_event
 from shared.events.envelope import encode
 from tests.integration.helpers import handle, rows
+from tests.integration.test_notifications_api import choose, messenger
 from tests.support import free_port, read_topic, unique, wait_for
 
 pytestmark = pytest.mark.infra
@@ -219,15 +219,16 @@ def test_emails_wait_for_the_mail_server_then_arrive_exactly_once(apps):
     database = notifications.extensions["database"]
     # A clock of its own, long ago, so only this test's emails are due for its dispatcher.
     clock = datetime(2001, 9, 9, 1, 46, 40, tzinfo=UTC)
-    handlers = notification_handlers(clock=lambda: clock, renderer=MessageRenderer("http://intranet.test"))
+    handlers = notification_handlers(clock=lambda: clock, messenger=messenger())
     employee, manager = unique("ada"), unique("boss")
     for person, name, boss in ((manager, "Charles Babbage", None), (employee, "Ada Lovelace", manager)):
         person_data = {"employee_id": person, "email": f"{person}@example.com", "name": name, "manager_id": boss}
         handle(notifications, handlers, PERSON_UPSERTED, person_data)
+    choose(notifications, manager, "report-earned-credential", "email", "immediate")
     event = handle(notifications, handlers, ISSUED, issued_data(employee, at=clock))
 
     def deliveries() -> list[dict]:
-        query = "SELECT * FROM email_deliveries WHERE event_id = :e ORDER BY recipient_id"
+        query = "SELECT * FROM deliveries WHERE event_id = :e ORDER BY recipient_id"
         return rows(notifications, query, e=event.id)
 
     assert [row["status"] for row in deliveries()] == ["pending", "pending"]

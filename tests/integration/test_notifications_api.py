@@ -6,6 +6,8 @@ import pytest
 
 from services.notifications.handlers import build_handlers
 from services.notifications.messages import MessageRenderer
+from services.notifications.notify import Messenger
+from services.notifications.preferences import set_preferences
 from tests.integration.helpers import handle, handle_event, problem, rows, table_counts
 from tests.support import bearer, unique
 
@@ -14,16 +16,27 @@ pytestmark = pytest.mark.infra
 PERSON_UPSERTED = "skillstack.directory.person.upserted.v1"
 ISSUED = "skillstack.issuer.credential.issued.v1"
 CLOCK = datetime(2027, 5, 4, 9, tzinfo=UTC)
-WRITTEN_TABLES = ("inbox_items", "email_deliveries")
+WRITTEN_TABLES = ("inbox_items", "deliveries", "digest_entries")
+SECRET_KEY = "test-session-signing-key"  # the apps' (tests/support.py): unsubscribe links are signed with it
+
+
+def messenger() -> Messenger:
+    return Messenger(MessageRenderer("http://intranet.test"), SECRET_KEY)
 
 
 def handlers(clock=CLOCK):
-    return build_handlers(clock=lambda: clock, renderer=MessageRenderer("http://intranet.test"))
+    return build_handlers(clock=lambda: clock, messenger=messenger())
 
 
-def join_directory(notifications, employee_id: str, name: str, manager_id: str | None = None, *, clock=CLOCK) -> None:
+def choose(notifications, employee_id: str, kind: str, channel: str, mode: str | None) -> None:
+    """Record a person's preference, as their preferences page does."""
+    with notifications.extensions["database"].transaction() as session:
+        set_preferences(session, employee_id, [{"kind": kind, "channel": channel, "mode": mode}])
+
+
+def join_directory(notifications, employee_id: str, name: str, manager_id: str | None = None, *, clock=CLOCK, **more) -> None:
     """Project a person.upserted event, as the worker does."""
-    data = {"employee_id": employee_id, "email": f"{employee_id}@example.com", "name": name, "manager_id": manager_id}
+    data = {"employee_id": employee_id, "email": f"{employee_id}@example.com", "name": name, "manager_id": manager_id} | more
     handle(notifications, handlers(clock), PERSON_UPSERTED, data)
 
 
@@ -47,10 +60,14 @@ def inbox_of(notifications, recipient_id: str) -> list[dict]:
 
 
 def emails_to(notifications, recipient_id: str) -> list[dict]:
-    return rows(notifications, "SELECT * FROM email_deliveries WHERE recipient_id = :r ORDER BY kind", r=recipient_id)
+    return rows(notifications, "SELECT * FROM deliveries WHERE recipient_id = :r AND channel = 'email' ORDER BY kind", r=recipient_id)
 
 
-def test_a_credential_issued_tells_the_employee_and_their_manager_once(notifications):
+def digest_of(notifications, recipient_id: str) -> list[dict]:
+    return rows(notifications, "SELECT * FROM digest_entries WHERE recipient_id = :r ORDER BY created_at, kind", r=recipient_id)
+
+
+def test_a_credential_issued_tells_the_employee_at_once_and_their_manager_in_the_inbox_and_digest_once(notifications):
     employee, manager = unique("ada"), unique("boss")
     join_directory(notifications, manager, "Charles Babbage")
     join_directory(notifications, employee, "Ada Lovelace", manager)
@@ -61,16 +78,18 @@ def test_a_credential_issued_tells_the_employee_and_their_manager_once(notificat
     [manager_item] = inbox_of(notifications, manager)
     assert (employee_item["kind"], employee_item["event_id"], employee_item["read_at"]) == ("credential-issued", event.id, None)
     assert employee_item["title"] == 'You earned "SQL Foundations"'
-    assert employee_item["link"] == f"/wallet/{event.data['credential_id']}"
+    assert employee_item["link"] == f"/issuer/wallet#credential-{event.data['credential_id']}"
     assert (manager_item["kind"], manager_item["event_id"]) == ("report-earned-credential", event.id)
     assert "Ada Lovelace" in manager_item["title"]
     [employee_email] = emails_to(notifications, employee)
-    [manager_email] = emails_to(notifications, manager)
-    for email in (employee_email, manager_email):
-        assert (email["status"], email["attempts"], email["event_id"]) == ("pending", 0, event.id)
-        assert email["next_attempt_at"] == CLOCK
-        assert "http://intranet.test/" in email["html_body"] and "http://intranet.test/" in email["text_body"]
-    assert "valid until 2029-05-04" in employee_email["text_body"]
+    assert (employee_email["status"], employee_email["attempts"], employee_email["event_id"]) == ("pending", 0, event.id)
+    assert employee_email["next_attempt_at"] == CLOCK
+    assert "http://intranet.test/issuer/wallet#credential-" in employee_email["html_body"]
+    assert "http://intranet.test/notifications/unsubscribe/" in employee_email["text_body"]
+    assert "valid until May 4, 2029" in employee_email["text_body"]
+    assert emails_to(notifications, manager) == []  # a manager's pride waits for their daily digest by default
+    [entry] = digest_of(notifications, manager)
+    assert (entry["kind"], entry["event_id"], entry["digest_id"]) == ("report-earned-credential", event.id, None)
     before = table_counts(notifications, *WRITTEN_TABLES)
 
     handle_event(notifications, handlers(), event)

@@ -6,7 +6,7 @@ import pytest
 from markupsafe import escape
 
 from services.notifications.delivery import RetryPolicy
-from services.notifications.messages import TEMPLATES, MessageRenderer, Notice, notices_for
+from services.notifications.messages import TEMPLATES, Audience, MessageRenderer, Notice, notices_for, team_news_for
 from shared.events import new_event
 
 INTRANET_URL = "https://intranet.example.com/skills/"
@@ -26,6 +26,9 @@ DATA = {
     "requested": LEVEL | {"manager_id": MANAGER, "requested_at": datetime(2025, 3, 14, tzinfo=UTC)},
     "approved": DECISION | {"comment": "Well deserved."},
     "rejected": DECISION | {"comment": "Let's pair on a real report first."},
+    "withdrawn": DECISION | {"decided_by": EMPLOYEE, "comment": ""},
+    "closed": DECISION | {"decided_by": "system", "comment": "credential cred-5d1c expired before the decision", "credential_id": "cred-5d1c", "cause": "expired"},
+    "recertification": CREDENTIAL | {"manager_id": MANAGER, "pathway_id": "data-analyst", "pathway_name": "Data Analyst", "level": 1, "level_name": "Junior Analyst", "cause": "expired"},
 }
 TYPES = {
     "issued": "skillstack.issuer.credential.issued.v1",
@@ -35,19 +38,27 @@ TYPES = {
     "requested": "skillstack.pathways.advancement.requested.v1",
     "approved": "skillstack.pathways.advancement.approved.v1",
     "rejected": "skillstack.pathways.advancement.rejected.v1",
+    "withdrawn": "skillstack.pathways.advancement.withdrawn.v1",
+    "closed": "skillstack.pathways.advancement.closed.v1",
+    "recertification": "skillstack.pathways.recertification.needed.v1",
 }
 
 # Each message kind: the event that causes it and the subject its recipient sees.
 MESSAGES = {
     "credential-issued": ("issued", 'You earned "SQL Foundations"'),
     "report-earned-credential": ("issued", 'Ada Lovelace earned "SQL Foundations"'),
-    "credential-expiring": ("expiring", 'Your credential "SQL Foundations" expires on 2027-03-14'),
+    "credential-expiring": ("expiring", 'Your credential "SQL Foundations" expires on March 14, 2027'),
     "credential-expired": ("expired", 'Your credential "SQL Foundations" has expired'),
     "credential-revoked": ("revoked", 'Your credential "SQL Foundations" was revoked'),
     "approval-requested": ("requested", "Ada Lovelace is ready for Junior Analyst: please review"),
     "advancement-approved": ("approved", "You advanced to Junior Analyst"),
     "advancement-rejected": ("rejected", "Your request for Junior Analyst was not approved"),
+    "approval-cancelled": ("withdrawn", "Ada Lovelace's request for Junior Analyst no longer needs your decision"),
+    "report-recertification-needed": ("recertification", 'Ada Lovelace needs to renew "SQL Foundations" for Junior Analyst'),
 }
+DAILY = {"daily-digest", "stuck-requests"}  # composed once a day, not from one event
+UNSUBSCRIBE = "https://intranet.example.com/skills/notifications/unsubscribe/token"
+GRACE = Audience("Grace Hopper", "en", "UTC", UNSUBSCRIBE)
 
 
 def event(name: str, **changes):
@@ -64,7 +75,7 @@ def rendered(kind: str, employee_name="Ada Lovelace", **changes):
     """The message of `kind` for its event, addressed as notices_for addresses it, to Grace Hopper."""
     happened = event(MESSAGES[kind][0], **changes)
     [notice] = [notice for notice in notices_for(happened, directory(emp_1042=MANAGER)) if notice.kind == kind]
-    return notice, MessageRenderer(INTRANET_URL).render(notice, happened, "Grace Hopper", employee_name)
+    return notice, MessageRenderer(INTRANET_URL).render(notice, happened, GRACE, employee_name)
 
 
 # --- who hears what ---------------------------------------------------------------------
@@ -72,22 +83,22 @@ def rendered(kind: str, employee_name="Ada Lovelace", **changes):
 
 def test_an_issued_credential_is_told_to_the_employee_and_their_manager():
     assert notices_for(event("issued"), directory(emp_1042=MANAGER)) == [
-        Notice(EMPLOYEE, "credential-issued", "/wallet/cred-5d1c"),
-        Notice(MANAGER, "report-earned-credential", f"/team/{EMPLOYEE}"),
+        Notice(EMPLOYEE, "credential-issued", "/issuer/wallet#credential-cred-5d1c"),
+        Notice(MANAGER, "report-earned-credential", f"/pathways/team#person-{EMPLOYEE}"),
     ]
 
 
 def test_an_issued_credential_of_someone_without_a_known_manager_is_told_to_them_only():
-    assert notices_for(event("issued"), directory()) == [Notice(EMPLOYEE, "credential-issued", "/wallet/cred-5d1c")]
+    assert notices_for(event("issued"), directory()) == [Notice(EMPLOYEE, "credential-issued", "/issuer/wallet#credential-cred-5d1c")]
 
 
 def test_an_approval_request_goes_to_the_manager_named_in_the_event_first():
-    assert notices_for(event("requested"), directory(emp_1042="emp-0999")) == [Notice(MANAGER, "approval-requested", "/approvals/req-7f3a")]
+    assert notices_for(event("requested"), directory(emp_1042="emp-0999")) == [Notice(MANAGER, "approval-requested", "/pathways/approvals#request-req-7f3a")]
 
 
 def test_an_approval_request_without_a_manager_falls_back_to_the_directory():
     assert notices_for(event("requested", manager_id=None), directory(emp_1042="emp-0999")) == [
-        Notice("emp-0999", "approval-requested", "/approvals/req-7f3a")
+        Notice("emp-0999", "approval-requested", "/pathways/approvals#request-req-7f3a")
     ]
 
 
@@ -97,12 +108,29 @@ def test_an_approval_request_with_no_manager_anywhere_reaches_nobody():
 
 @pytest.mark.parametrize("decision", ["approved", "rejected"])
 def test_a_decision_is_told_to_the_employee(decision):
-    assert notices_for(event(decision), directory(emp_1042=MANAGER)) == [Notice(EMPLOYEE, f"advancement-{decision}", "/pathways/data-analyst")]
+    assert notices_for(event(decision), directory(emp_1042=MANAGER)) == [Notice(EMPLOYEE, f"advancement-{decision}", "/pathways/#pathway-data-analyst")]
 
 
 @pytest.mark.parametrize("change", ["expiring", "expired", "revoked"])
 def test_a_change_to_a_credential_is_told_to_its_holder_only(change):
-    assert notices_for(event(change), directory(emp_1042=MANAGER)) == [Notice(EMPLOYEE, f"credential-{change}", "/wallet/cred-5d1c")]
+    assert notices_for(event(change), directory(emp_1042=MANAGER)) == [Notice(EMPLOYEE, f"credential-{change}", "/issuer/wallet#credential-cred-5d1c")]
+
+
+@pytest.mark.parametrize("ending", ["withdrawn", "closed"])
+def test_a_request_that_ends_without_a_decision_is_told_to_the_manager_who_was_asked(ending):
+    assert notices_for(event(ending), directory(emp_1042=MANAGER)) == [Notice(MANAGER, "approval-cancelled", "/pathways/approvals")]
+
+
+def test_a_level_losing_a_credential_it_depends_on_is_told_to_the_manager():
+    assert notices_for(event("recertification"), directory(emp_1042="emp-0999")) == [
+        Notice(MANAGER, "report-recertification-needed", f"/pathways/team#person-{EMPLOYEE}")
+    ]
+
+
+def test_the_team_channel_hears_of_credentials_earned_and_nothing_else():
+    assert team_news_for(event("issued"), directory(emp_1042=MANAGER)) == Notice(MANAGER, "report-earned-credential", f"/pathways/team#person-{EMPLOYEE}")
+    assert team_news_for(event("issued"), directory()) is None
+    assert [team_news_for(event(name), directory(emp_1042=MANAGER)) for name in ("expired", "approved", "requested")] == [None, None, None]
 
 
 def test_a_directory_change_notifies_nobody():
@@ -115,7 +143,7 @@ def test_a_directory_change_notifies_nobody():
 
 
 def test_every_template_has_a_message_kind_here():
-    assert {path.stem for path in TEMPLATES.glob("*.txt")} == set(MESSAGES)
+    assert {path.stem for path in TEMPLATES.glob("*.txt")} == set(MESSAGES) | DAILY
 
 
 @pytest.mark.parametrize("kind", sorted(MESSAGES))
@@ -138,6 +166,29 @@ def test_names_typed_by_people_are_shown_as_text_in_html_never_run(kind):
     assert HOSTILE in message.text + message.subject  # plain text shows it as typed
     assert "&lt;script&gt;" in message.html
     assert "<script" not in message.html
+
+
+def test_dates_are_written_in_the_recipients_language_and_on_their_calendar():
+    late_in_utc = datetime(2027, 3, 14, 23, 30, tzinfo=UTC)  # already the 15th in Auckland
+    happened = event("expiring", valid_until=late_in_utc)
+    [notice] = notices_for(happened, directory())
+    renderer = MessageRenderer(INTRANET_URL)
+
+    german = renderer.render(notice, happened, Audience("Grete", "de-DE", "Pacific/Auckland"), "Grete")
+    british = renderer.render(notice, happened, Audience("Grace", "en-GB", "Europe/London"), "Grace")
+
+    assert german.subject.endswith("expires on 15. März 2027")
+    assert british.subject.endswith("expires on 14 March 2027")
+    assert '<html lang="de">' in german.html
+
+
+def test_every_email_offers_the_preferences_page_and_its_unsubscribe_link():
+    _, message = rendered("credential-issued")
+
+    assert message.email_text.endswith(f"Unsubscribe from these emails: {UNSUBSCRIBE}\n")
+    assert "/notifications/preferences" in message.email_text
+    assert f'href="{UNSUBSCRIBE}"' in message.html
+    assert UNSUBSCRIBE not in message.text  # the inbox shows the message without the email's footer
 
 
 def test_a_credential_without_an_end_date_does_not_mention_one():
