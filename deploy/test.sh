@@ -41,6 +41,7 @@ if ! command -v chromium >/dev/null; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 echo "test.sh: Chromium ready in $((SECONDS - mark)) s"
+deploy/tools.sh >/dev/null   # the deployment validators of tests/unit/test_compose.py and test_k8s.py (Go proxy, PyPI)
 
 export SKILLSTACK_TEST_KAFKA="127.0.0.1:$KAFKA_PORT"
 export SKILLSTACK_TEST_POSTGRES="$(deploy/postgres.sh url postgres | sed 's#/postgres$##')"
