@@ -9,7 +9,9 @@ from flask import Flask
 
 from services.notifications.app import create_app
 from services.notifications.config import listed
-from services.notifications.delivery import EmailDispatcher, RetryPolicy, SmtpSettings, WebhookDispatcher
+from services.notifications.delivery import RetryPolicy
+from services.notifications.email_delivery import EmailDispatcher, SmtpSettings
+from services.notifications.webhook_delivery import WebhookDispatcher
 from services.notifications.digests import send_digests, send_stuck_requests
 from services.notifications.handlers import TOPICS, build_handlers
 from services.notifications.messages import MessageRenderer
@@ -53,7 +55,7 @@ def daily_messages(app: Flask):
     hour = int(config["DIGEST_HOUR"])
 
     def run(stop: threading.Event) -> None:
-        while not stop.is_set():
+        while not stop.wait(float(config["DIGEST_CHECK_SECONDS"])):
             try:
                 with database.transaction() as session:
                     send_digests(session, messenger, now=clock(), hour=hour)
@@ -63,7 +65,6 @@ def daily_messages(app: Flask):
                     )
             except Exception:
                 log.warning("composing daily messages failed; retrying", exc_info=True)
-            stop.wait(float(config["DIGEST_CHECK_SECONDS"]))
 
     return run
 

@@ -92,6 +92,7 @@ def _worker_env(service: str, database_url: str, kafka_bootstrap: str, smtp_port
         "SKILLSTACK_NOTIFICATIONS_SMTP_PORT": str(smtp_port),
         "SKILLSTACK_NOTIFICATIONS_DELIVERY_RETRY_BASE_SECONDS": "0.2",
         "SKILLSTACK_NOTIFICATIONS_DELIVERY_RETRY_MAX_SECONDS": "2",
+        "SKILLSTACK_NOTIFICATIONS_DIGEST_CHECK_SECONDS": "86400",  # no daily digests mid-test: counts stay exact
         **{f"SKILLSTACK_NOTIFICATIONS_{name}": json.dumps(value) for name, value in LOOPBACK_WEBHOOKS.items()},
         "SKILLSTACK_ISSUER_EXPIRY_CHECK_SECONDS": "1",  # so an expiry is announced within the test
         "PYTHONUNBUFFERED": "1",

@@ -10,7 +10,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from services.notifications.delivery import EmailDispatcher, RetryPolicy, SmtpSettings
+from services.notifications.delivery import RetryPolicy
+from services.notifications.email_delivery import EmailDispatcher, SmtpSettings
 from services.notifications.handlers import build_handlers as notification_handlers
 from shared.bus.consumer import EventConsumer
 from shared.bus.kafka import make_consumer, make_producer

@@ -8,7 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from services.notifications.delivery import RetryPolicy, WebhookDispatcher
+from services.notifications.delivery import RetryPolicy
+from services.notifications.webhook_delivery import WebhookDispatcher
 from services.notifications.digests import send_digests, send_stuck_requests
 from services.notifications.unsubscribe import unsubscribe_token
 from tests.integration.helpers import handle, problem, rows, table_counts
@@ -245,6 +246,31 @@ def test_webhook_posts_are_retried_while_the_receiver_fails_and_given_up_when_it
     hr = bearer("notifications", unique("hr"), roles=("hr-admin",))
     logged = notifications.test_client().get("/api/deliveries", query_string={"recipient_id": employee, "channel": "webhook"}, headers=hr)
     assert [(row["status"], row["attempts"]) for row in logged.get_json()] == [outcome[:2]]
+
+
+def test_two_workers_sending_at_once_never_post_the_same_message_twice(notifications):
+    clock = datetime(2003, 3, 3, tzinfo=UTC)  # only this test's posts are due
+    receiver = Receiver([])
+    employees = [team(notifications)[0] for _ in range(6)]
+    with notifications.extensions["database"].transaction() as session:
+        from services.notifications.webhooks import add_webhook
+        for employee in employees:
+            add_webhook(session, owner_id=employee, scope="personal", url=receiver.url, format="slack", created_by=employee,
+                        may_manage_others=False, now=clock)
+    for employee in employees:
+        credential_issued(notifications, employee, clock=clock)
+    workers = [WebhookDispatcher(notifications.extensions["database"], RetryPolicy(), lambda: clock) for _ in range(2)]
+    try:
+        threads = [threading.Thread(target=worker.send_due) for worker in workers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        receiver.shutdown()
+
+    posted = [headers["X-Skillstack-Delivery"] for headers, _ in receiver.posts]
+    assert len(posted) == len(set(posted)) == len(employees)
 
 
 # --- daily messages ----------------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 """Who hears about what, what their message says, and how patiently we retry sending it."""
 
+import smtplib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from markupsafe import escape
 
 from services.notifications.delivery import RetryPolicy
+from services.notifications.email_delivery import smtp_failure
 from services.notifications.messages import TEMPLATES, Audience, MessageRenderer, Notice, notices_for, team_news_for
 from shared.events import new_event
 
@@ -210,3 +212,17 @@ def test_the_default_policy_waits_at_most_an_hour():
     policy = RetryPolicy()
 
     assert (policy.delay(1), policy.delay(2), policy.delay(12)) == (timedelta(seconds=2), timedelta(seconds=4), timedelta(hours=1))
+
+
+@pytest.mark.parametrize("error, permanent", [
+    (smtplib.SMTPRecipientsRefused({"ada@example.com": (550, b"no such mailbox")}), True),
+    (smtplib.SMTPDataError(554, b"message refused"), True),
+    (smtplib.SMTPDataError(451, b"try again later"), False),
+    (smtplib.SMTPServerDisconnected("gone"), False),
+    (ConnectionRefusedError(111, "refused"), False),
+    (TimeoutError("timed out"), False),
+])
+def test_a_mailbox_the_server_rejects_is_final_and_a_server_that_is_down_is_waited_out(error, permanent):
+    failure = smtp_failure(error)
+
+    assert (failure.permanent, failure.transient) == (permanent, not permanent)
