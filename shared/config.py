@@ -53,5 +53,6 @@ def load_config(app: Flask, defaults: type, overrides: dict[str, Any] | None) ->
     app.config["OIDC_DISCOVERY_URL"] = (
         app.config["OIDC_DISCOVERY_URL"] or app.config["OIDC_ISSUER"].rstrip("/") + "/.well-known/openid-configuration"
     )
-    app.config.setdefault("SESSION_COOKIE_NAME", f"skillstack_{service}")
+    if app.config["SESSION_COOKIE_NAME"] == "session":  # Flask's default: one cookie per service instead
+        app.config["SESSION_COOKIE_NAME"] = f"skillstack_{service}"
     app.config.setdefault("SESSION_COOKIE_SECURE", app.config["INTRANET_URL"].startswith("https://"))

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.issuer.intake import ASSESSMENT_COMPLETED
 from services.issuer.issuance import issue_for_completion
+from services.issuer.models import Credential
 from services.issuer.openbadges import IssuerProfile
 from services.issuer.people import PERSON_UPSERTED, upsert_person
 from services.issuer.signing import SigningKeys
@@ -17,14 +18,18 @@ from shared.events import Event
 
 
 def build_handlers(
-    *, source: str, clock: Callable[[], datetime], issuer: IssuerProfile, keys: SigningKeys
+    *, source: str, clock: Callable[[], datetime], issuer: IssuerProfile, keys: SigningKeys,
+    on_issued: Callable[[Session, Event, list[Credential]], None] = lambda session, event, issued: None,
 ) -> dict[str, Callable[[Session, Event], None]]:
-    """The handlers of the issuer's worker, bound to its event source, clock, profile and keys."""
+    """The handlers of the issuer's worker, bound to its event source, clock, profile and keys;
+    `on_issued` hears of the credentials a completion caused (the worker measures issuance latency)."""
 
     def on_assessment_completed(session: Session, event: Event) -> None:
-        issue_for_completion(
+        issued = issue_for_completion(
             session, event.data, source_event_id=event.id, now=clock(), source=source, issuer=issuer, keys=keys
         )
+        if issued:
+            on_issued(session, event, issued)
 
     def on_person_upserted(session: Session, event: Event) -> None:
         upsert_person(session, event.data)

@@ -3,11 +3,15 @@
 import sys
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from services.issuer.app import create_app
 from services.issuer.bulk_issuer import BulkIssuer
 from services.issuer.expiry import ExpiryScheduler
 from services.issuer.handlers import TOPICS, build_handlers
+from services.issuer.models import Credential
+from shared.events import Event
+from shared.metrics import ISSUANCE_LATENCY, observe_after_commit, register
 from shared.worker import serve
 
 
@@ -38,7 +42,13 @@ def bulk_issuer(app: Flask) -> BulkIssuer:
     )
 
 
+def record_issuance_latency(session: Session, event: Event, issued: list[Credential]) -> None:
+    """Observe, once committed, the time from the completion event to each credential it caused."""
+    observe_after_commit(session, ISSUANCE_LATENCY, [(credential.issued_at - event.time).total_seconds() for credential in issued])
+
+
 if __name__ == "__main__":
+    register(ISSUANCE_LATENCY)
     sys.exit(
         serve(
             create_app,
@@ -47,6 +57,7 @@ if __name__ == "__main__":
                 clock=app.extensions["clock"],
                 issuer=app.extensions["issuer_profile"],
                 keys=app.extensions["signing_keys"],
+                on_issued=record_issuance_latency,
             ),
             TOPICS,
             loops=lambda app: (expiry_scheduler(app).run, bulk_issuer(app).run),

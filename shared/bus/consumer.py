@@ -5,20 +5,26 @@ transaction; offsets are committed to Kafka only after that commit, so a crash a
 leads to redelivery, and redelivery is harmless.
 """
 
+import hashlib
+import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
-from kafka.errors import CommitFailedError, KafkaError
+from kafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
 from sqlalchemy import exc as sql_errors
 from sqlalchemy.orm import Session
 
 from shared.bus.kafka import dead_letter_topic
+from shared.bus.lag import LagReporter
 from shared.bus.tables import processed_events
 from shared.db import Database, insert_if_absent
-from shared.events import Event, EventDecodeError, EventValidationError, decode
+from shared.events import CATALOG, Event, EventDecodeError, EventValidationError, decode
+from shared.logs import log_context
+from shared.metrics import DLQ_MESSAGES, EVENTS_CONSUMED
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,7 @@ class EventConsumer:
         base_delay: float = 0.2,
         max_delay: float = 30.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lag_interval: float = 10.0,
     ):
         self.database = database
         self.consumer = consumer
@@ -64,10 +71,13 @@ class EventConsumer:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.now = now
+        self.lag = LagReporter(consumer, interval=lag_interval)
+        self.last_activity = time.monotonic()  # the worker's liveness: the loop polled or retried lately
 
     def run(self, stop: threading.Event) -> None:
         """Poll, handle and commit until stopped; a stop mid-retry leaves that record uncommitted."""
         while not stop.is_set():
+            self.last_activity = time.monotonic()
             batch = self.consumer.poll(timeout_ms=500)
             offsets: dict[TopicPartition, OffsetAndMetadata] = {}
             try:
@@ -79,6 +89,7 @@ class EventConsumer:
                 pass
             finally:
                 self._commit(offsets)
+            self.lag.refresh()
 
     def _commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         """Commit handled offsets; a failure only means those events will be seen again."""
@@ -90,19 +101,31 @@ class EventConsumer:
             log.warning("offset commit failed; events will be redelivered and skipped", exc_info=True)
 
     def handle_record(self, record, stop: threading.Event) -> None:
-        """Handle one record: decode, dispatch once, and dead-letter it if it is poison."""
+        """Handle one record: decode, dispatch once, and dead-letter it if it is poison.
+
+        Every log line written meanwhile names the topic, event id and type."""
         try:
             event = decode(record.value)
         except (EventDecodeError, EventValidationError) as error:
-            self._dead_letter(record, error, stop)
+            headers = dict(record.headers or [])
+            with log_context(topic=record.topic, event_id=_header_text(headers, "ce_id"), event_type=_header_text(headers, "ce_type")):
+                self._dead_letter(record, error, stop)
             return
+        with log_context(topic=record.topic, event_id=event.id, event_type=event.type):
+            self._dispatch(record, event, stop)
+
+    def _dispatch(self, record, event: Event, stop: threading.Event) -> None:
+        """Run the event's handler once, retrying failures, dead-lettering it after `max_attempts`."""
         handler = self.handlers.get(event.type)
         if handler is None:
-            return  # a topic carries event types this service has no interest in
+            self._count(record, event.type, "ignored")  # a topic carries types this service has no interest in
+            return
         failures = outages = 0
         while True:
+            self.last_activity = time.monotonic()
             try:
-                self._apply(handler, event)
+                first_time = self._apply(handler, event)
+                self._count(record, event.type, "handled" if first_time else "duplicate")
                 return
             except TRANSIENT_ERRORS as error:
                 outages += 1
@@ -112,9 +135,10 @@ class EventConsumer:
                 failures += 1
                 if failures >= self.max_attempts:
                     log.error("event %s failed %d times; dead-lettering", event.id, failures, exc_info=True)
-                    self._dead_letter(record, error, stop)
+                    self._dead_letter(record, error, stop, event.type)
                     return
                 delay = self._delay(failures)
+            self._count(record, event.type, "retried")
             if stop.wait(delay):
                 raise Stopping()
 
@@ -122,8 +146,12 @@ class EventConsumer:
         """Exponential backoff: base, 2×base, 4×base… capped at max_delay."""
         return min(self.base_delay * 2 ** (attempt - 1), self.max_delay)
 
-    def _apply(self, handler: Handler, event: Event) -> None:
-        """Run the handler and record the event id in one transaction, unless already processed."""
+    def _count(self, record, event_type: str | None, outcome: str) -> None:
+        """Count a record by topic, type (`unknown` for types outside the catalog) and outcome."""
+        EVENTS_CONSUMED.labels(record.topic, event_type if event_type in CATALOG else "unknown", outcome).inc()
+
+    def _apply(self, handler: Handler, event: Event) -> bool:
+        """Run the handler and record the event id in one transaction, unless already processed; True if it ran."""
         with self.database.transaction() as session:
             first_time = insert_if_absent(
                 session,
@@ -137,8 +165,9 @@ class EventConsumer:
             )
             if first_time:
                 handler(session, event)
+        return first_time
 
-    def _dead_letter(self, record, error: Exception, stop: threading.Event) -> None:
+    def _dead_letter(self, record, error: Exception, stop: threading.Event, event_type: str | None = None) -> None:
         """Send the record, untouched, to `<topic>.dlq` with the error in headers; retry until acked."""
         headers = list(record.headers or []) + [
             ("dlq.error", str(error)[:4000].encode()),
@@ -149,16 +178,31 @@ class EventConsumer:
             ("dlq.consumer.group", self.group.encode()),
             ("dlq.time", self.now().isoformat().encode()),
         ]
-        attempt = 0
+        attempt, value = 0, record.value
         while True:
             try:
-                self.producer.send(
-                    dead_letter_topic(record.topic), key=record.key, value=record.value, headers=headers
-                ).get(timeout=30)
+                self.producer.send(dead_letter_topic(record.topic), key=record.key, value=value, headers=headers).get(timeout=30)
                 log.warning("dead-lettered %s[%d]@%d: %s", record.topic, record.partition, record.offset, error)
+                self._count(record, event_type or _header_text(dict(record.headers or []), "ce_type"), "dead_lettered")
+                DLQ_MESSAGES.labels(dead_letter_topic(record.topic)).inc()
                 return
+            except MessageSizeTooLargeError:
+                # Too big to keep even on the dead-letter topic: keep a note of it, so the partition moves on.
+                value = json.dumps({"dlq.dropped_value_bytes": len(record.value or b""),
+                                    "dlq.dropped_value_sha256": hashlib.sha256(record.value or b"").hexdigest()}).encode()
+                headers = [header for header in headers if header[0] != "dlq.value.dropped"] + [("dlq.value.dropped", b"true")]
+                log.error("dead letter %s[%d]@%d too large to keep whole; keeping a note", record.topic, record.partition, record.offset)
             except KafkaError:
                 attempt += 1
                 log.warning("dead-letter send failed; retrying", exc_info=True)
                 if stop.wait(self._delay(attempt)):
                     raise Stopping()
+
+
+def _header_text(headers: dict, name: str) -> str | None:
+    """A header's value as text, or None when absent or not UTF-8."""
+    value = headers.get(name)
+    try:
+        return value.decode() if isinstance(value, bytes) else value
+    except UnicodeDecodeError:
+        return None

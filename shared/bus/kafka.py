@@ -25,6 +25,9 @@ def make_producer(bootstrap_servers: str, client_id: str) -> KafkaProducer:
         linger_ms=5,
         compression_type="gzip",
         max_block_ms=10_000,
+        # Headroom over the broker's 1 MiB records: a dead letter is a record at the limit plus its
+        # dlq.* headers. The broker still enforces each topic's own limit on the compressed batch.
+        max_request_size=2 * 1024 * 1024,
     )
 
 
@@ -58,3 +61,14 @@ def ensure_topics(bootstrap_servers: str, partitions: int, replication_factor: i
         return missing
     finally:
         admin.close()
+
+
+def check_broker(bootstrap_servers: str, timeout_seconds: float = 2.0) -> None:
+    """Raise a KafkaError unless a bootstrap server answers with the cluster's metadata in time."""
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap_servers.split(","),
+        client_id="skillstack-probe",
+        request_timeout_ms=int(timeout_seconds * 1000),
+        bootstrap_timeout_ms=int(timeout_seconds * 1000),
+    )
+    admin.close()

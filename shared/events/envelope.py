@@ -99,7 +99,7 @@ def decode(body: bytes | str) -> Event:
     """Parse and validate a structured-mode body, raising EventDecodeError or EventValidationError."""
     try:
         document = json.loads(body)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, RecursionError) as error:  # RecursionError: nesting deeper than the parser goes
         raise EventDecodeError(f"not a CloudEvents JSON document: {error}") from error
     if not isinstance(document, dict):
         raise EventDecodeError("not a CloudEvents JSON object")
