@@ -11,10 +11,11 @@ import functools
 import json
 import threading
 import time
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
-from flask import current_app, g, redirect, request, session, url_for
+from flask import Response, current_app, g, redirect, request, session, url_for
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
@@ -176,6 +177,13 @@ def require(*, role: str | None = None, scope: str | None = None):
     return decorator
 
 
+def _current_page() -> str:
+    """The path, within this service, of the page an htmx request came from (its start page otherwise)."""
+    path = urllib.parse.urlsplit(request.headers.get("HX-Current-URL", "")).path
+    root = request.script_root
+    return path[len(root):] or "/" if path.startswith(root + "/") or (root and path == root) else "/"
+
+
 def sign_in_required(role: str | None = None):
     """Decorate a page: anonymous visitors are sent to sign in and brought back afterwards."""
 
@@ -184,6 +192,8 @@ def sign_in_required(role: str | None = None):
         def wrapper(*args, **kwargs):
             data = session.get("principal")
             if data is None:
+                if request.headers.get("HX-Request"):  # a background (htmx) request: send the whole page to sign in
+                    return Response(status=204, headers={"HX-Redirect": url_for("auth.login", next=_current_page())})
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
             g.principal = Principal.from_session(data)
             _check(g.principal, role, None)

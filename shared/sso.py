@@ -51,7 +51,9 @@ def _idp():
 
 def safe_next(target: str | None) -> str:
     """A redirect target within this site only: a path, never another host or scheme."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    # Browsers drop tabs and newlines from a URL (so "/\t/evil.example" is "//evil.example") and
+    # a newline cannot go in a Location header: a target with a control character is refused whole.
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target or not target.isprintable():
         return "/"
     parts = urlsplit(target)
     return "/" if parts.scheme or parts.netloc else target
@@ -80,7 +82,7 @@ def callback():
     session.clear()  # nothing from before sign-in survives into the signed-in session
     session["principal"] = principal_from_claims(token["userinfo"], current_app.config).to_session()
     session["id_token"] = token["id_token"]
-    return redirect(destination)
+    return redirect(request.script_root + destination)  # `next` is a path within this app, below any gateway prefix
 
 
 @bp.post("/logout")
@@ -96,4 +98,4 @@ def logout():
 
 @bp.get("/signed-out")
 def signed_out():
-    return redirect("/")
+    return redirect(request.script_root + "/")

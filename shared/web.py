@@ -1,5 +1,5 @@
 """The web base every service is built on: app factory, errors (problem+json for APIs, the layout
-for pages), health, CSRF and sign-in."""
+for pages), health, metrics and request ids, CSRF, sign-in, and serving behind a gateway's prefix."""
 
 from datetime import UTC, datetime
 from pathlib import Path
@@ -7,17 +7,22 @@ from typing import Any
 
 import flask_smorest
 from flask import Blueprint, Flask, Response, current_app, json, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from marshmallow import Schema, fields
-from sqlalchemy import text
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import BaseConverter
 
 from shared.auth import JwksCache
 from shared.config import load_config
 from shared.db import Database
 from shared.errors import DomainError
+from shared.health import init_health
 from shared.migrations import upgrade
+from shared.observability import init_observability
+from shared.security import init_security
 from shared.sso import init_sso
 
 csrf = CSRFProtect()
@@ -83,7 +88,7 @@ class ProblemApi(flask_smorest.Api):
 
 def wants_page() -> bool:
     """Whether this request is for a page (HTML errors) rather than the API (problem+json)."""
-    return not request.path.startswith(("/api/", "/healthz", "/readyz", "/verify", "/.well-known/"))
+    return not request.path.startswith(("/api/", "/healthz", "/readyz", "/metrics", "/verify", "/.well-known/"))
 
 
 def handle_domain_error(error: DomainError) -> Response:
@@ -100,24 +105,23 @@ def handle_page_http_error(error: HTTPException):
     return Response(render_template("shared/error.html", title=error.name, detail=detail), status=error.code or 500)
 
 
-health = Blueprint("health", __name__)
+class PathSegment(BaseConverter):
+    """A URL segment without NUL, which no id holds and PostgreSQL refuses: such a path is a 404."""
+
+    regex = "[^/\x00]+"
 
 
-@health.get("/healthz")
-def healthz():
-    """Liveness: the process answers."""
-    return {"status": "ok"}
+class PrefixedSessionInterface(SecureCookieSessionInterface):
+    """Scopes the session cookie to the prefix a gateway serves this service under (`/issuer`)."""
+
+    def get_cookie_path(self, app: Flask) -> str:
+        return app.config["SESSION_COOKIE_PATH"] or request.script_root or app.config["APPLICATION_ROOT"]
 
 
-@health.get("/readyz")
-def readyz():
-    """Readiness: the database answers."""
-    try:
-        with database().transaction() as session:
-            session.execute(text("SELECT 1"))
-    except Exception as error:  # any failure means not ready
-        return problem(503, "Service Unavailable", f"database: {error.__class__.__name__}")
-    return {"status": "ready"}
+def serve_behind_proxy(app: Flask) -> None:
+    """Trust one gateway's X-Forwarded-For/-Proto/-Host/-Prefix, so links, redirects and cookies
+    carry the public scheme, host and path prefix (`SKILLSTACK_BEHIND_PROXY=true`)."""
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_prefix=1)
 
 
 def create_service_app(
@@ -125,7 +129,12 @@ def create_service_app(
 ) -> tuple[Flask, ProblemApi]:
     """Create a service's Flask app with its config, database, clock, API, health and `migrate` command."""
     app = Flask(import_name)
+    app.url_map.converters["default"] = app.url_map.converters["string"] = PathSegment
     load_config(app, config_class, overrides)
+    init_observability(app)  # first: its request hook runs before any other
+    if app.config.get("BEHIND_PROXY"):
+        serve_behind_proxy(app)
+    app.session_interface = PrefixedSessionInterface()
     app.extensions["jwks"] = JwksCache(app.config["OIDC_DISCOVERY_URL"], static_jwks=app.config["OIDC_JWKS"])
     csrf.init_app(app)
     app.config.setdefault("API_TITLE", f"Skillstack {config_class.SERVICE_NAME}")
@@ -142,9 +151,10 @@ def create_service_app(
     app.extensions["problem_api"] = api
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_page_http_error)
-    app.register_blueprint(health)
+    init_health(app)
     app.register_blueprint(Blueprint("shared", __name__, template_folder="templates"))
     init_sso(app)
+    init_security(app)  # after init_sso: it limits the sign-in routes
 
     @app.cli.command("migrate")
     def migrate() -> None:

@@ -1,7 +1,8 @@
 """Alembic environment of the notifications service."""
 
 from services.notifications.models import Base
+from shared.audit import audit_metadata
 from shared.bus.tables import delivery_metadata
 from shared.migrations import run_migrations
 
-run_migrations([Base.metadata, delivery_metadata])
+run_migrations([Base.metadata, delivery_metadata, audit_metadata])
