@@ -70,8 +70,8 @@ def png_dimensions(body: bytes) -> tuple[int, int]:
         problems.append("not a PNG: the IHDR header chunk is missing")
     elif zlib.crc32(body[12:29]) != struct.unpack(">I", body[29:33])[0]:
         problems.append("damaged PNG: the IHDR checksum does not match")
-    elif b"IEND" not in body[-12:]:
-        problems.append("truncated PNG: the IEND chunk is missing")
+    elif chunk_problem := _chunk_problem(body):
+        problems.append(chunk_problem)
     else:
         width, height = struct.unpack(">II", body[16:24])
         if not (1 <= width <= MAX_PIXELS_PER_SIDE and 1 <= height <= MAX_PIXELS_PER_SIDE):
@@ -80,6 +80,21 @@ def png_dimensions(body: bytes) -> tuple[int, int]:
         else:
             return width, height
     raise InvalidInput(problems[0], errors={"image": problems})
+
+
+def _chunk_problem(body: bytes) -> str | None:
+    """Why the chunks after the signature do not run whole to an IEND ending the file, if they do not
+    (baking the credential in walks them: a length pointing past the end would break it there)."""
+    position = len(PNG_SIGNATURE)
+    while position + 12 <= len(body):
+        length, kind = struct.unpack(">I4s", body[position : position + 8])
+        end = position + 12 + length
+        if end > len(body):
+            return f"damaged PNG: the chunk at byte {position} runs past the end of the file"
+        if kind == b"IEND":
+            return None if end == len(body) else "damaged PNG: there are bytes after the IEND chunk"
+        position = end
+    return "truncated PNG: the IEND chunk is missing"
 
 
 def _local(name: str) -> tuple[str | None, str]:

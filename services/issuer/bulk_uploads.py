@@ -69,6 +69,11 @@ def _records(reader) -> Iterator[tuple[int, list[str]]]:
                 f"the file is not valid UTF-8 CSV at row {row_number} (line {first_line}): {problem}; nothing was stored",
                 errors=[{"row": row_number, "line": first_line, "message": str(problem)}],
             ) from problem
+        if any("\x00" in field for field in record):  # PostgreSQL text cannot hold it: refused here, not a 500 at the insert
+            raise InvalidInput(
+                f"the file has a NUL character at row {row_number} (line {first_line}): it is not a text CSV; nothing was stored",
+                errors=[{"row": row_number, "line": first_line, "message": "NUL character"}],
+            )
         yield row_number, record
 
 

@@ -1,20 +1,30 @@
 """Request and response bodies of the issuer's API."""
 
+from http import HTTPStatus
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.issuer.catalog import DEFAULT_COLOUR, LEVELS, SKILL_FRAMEWORKS
 from services.issuer.rules import PERCENT, RUBRIC, THRESHOLDS
+from shared.web import PROBLEM_JSON, ProblemSchema
 
 SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$", error="use 2-64 lowercase letters, digits and dashes")
+# Text PostgreSQL can store: a NUL character or an unpaired surrogate (JSON "\ud800") is refused here, not a 500 there.
+TEXT = validate.Regexp(r"\A[^\x00\ud800-\udfff]*\Z", error="must not contain NUL characters or unpaired surrogates")
+
+
+def problems(*statuses: int) -> dict:
+    """The error answers of an API operation, for its documentation: RFC 9457 problems, as shared.web sends them."""
+    return {status: {"description": HTTPStatus(status).phrase, "content": {PROBLEM_JSON: {"schema": ProblemSchema}}} for status in statuses}
 
 
 class Skill(Schema):
     """A skill in a public framework that the achievement certifies."""
 
     framework = fields.String(required=True, validate=validate.OneOf(SKILL_FRAMEWORKS))
-    url = fields.URL(required=True, schemes={"http", "https"}, validate=validate.Length(max=500))
-    code = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    url = fields.URL(required=True, schemes={"http", "https"}, validate=[validate.Length(max=500), TEXT])
+    code = fields.String(required=True, validate=[validate.Length(min=1, max=100), TEXT])
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), TEXT])
 
 
 class Level(fields.Field):
@@ -44,10 +54,10 @@ def _distinct_levels(values: list) -> None:
 class AchievementDefinition(Schema):
     """What HR states about a credential; an edit sends all of it again."""
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    description = fields.String(required=True, validate=validate.Length(min=1, max=5000))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), TEXT])
+    description = fields.String(required=True, validate=[validate.Length(min=1, max=5000), TEXT])
     category = fields.String(load_default="technical", validate=validate.OneOf(["technical", "soft"]))
-    assessment_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    assessment_id = fields.String(required=True, validate=[validate.Length(min=1, max=200), TEXT])
     threshold = fields.String(
         load_default=PERCENT, validate=validate.OneOf(THRESHOLDS),
         metadata={"description": "percent (min_score), pass_fail (the attempt is passed) or rubric (min_rubric_level)"},
@@ -57,24 +67,24 @@ class AchievementDefinition(Schema):
         metadata={"description": "Percent; required by a percent threshold, and only there"},
     )
     rubric_levels = fields.List(
-        fields.String(validate=validate.Length(min=1, max=100)), load_default=list,
+        fields.String(validate=[validate.Length(min=1, max=100), TEXT]), load_default=list,
         validate=[validate.Length(max=20), _distinct_levels],
         metadata={"description": "A rubric threshold's level names, lowest first"},
     )
     min_rubric_level = fields.String(
-        load_default=None, allow_none=True, metadata={"description": "The lowest of rubric_levels that earns the credential"}
+        load_default=None, allow_none=True, validate=TEXT, metadata={"description": "The lowest of rubric_levels that earns the credential"}
     )
     assessor_reviewed = fields.Boolean(
         load_default=False, metadata={"description": "Results are recorded by assessors (projects, portfolios, practicals), not the LMS"}
     )
     validity_months = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=600))
     criteria_narrative = fields.String(
-        load_default=None, allow_none=True, validate=validate.Length(min=1, max=5000),
+        load_default=None, allow_none=True, validate=[validate.Length(min=1, max=5000), TEXT],
         metadata={"description": "What it takes to earn it (Markdown); defaults to the score rule"},
     )
     skills = fields.List(fields.Nested(Skill), load_default=list, validate=validate.Length(max=50))
     level = Level(load_default=None, allow_none=True, metadata={"description": "1-5, or " + ", ".join(LEVELS.values())})
-    issuing_unit = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    issuing_unit = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=200), TEXT])
     prerequisites = fields.List(
         fields.String(validate=SLUG), load_default=list,
         validate=[validate.Length(max=50), _distinct],
@@ -151,10 +161,10 @@ class AchievementVersionOutput(AchievementDefinition):
 
 
 class CompletionInput(Schema):
-    attempt_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    employee_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    attempt_id = fields.String(required=True, validate=[validate.Length(min=1, max=200), TEXT])
+    employee_id = fields.String(required=True, validate=[validate.Length(min=1, max=200), TEXT])
     email = fields.Email(load_default=None, allow_none=True)
-    assessment_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    assessment_id = fields.String(required=True, validate=[validate.Length(min=1, max=200), TEXT])
     score = fields.Float(required=True, validate=validate.Range(min=0, max=100), metadata={"description": "Percent"})
     completed_at = fields.AwareDateTime(required=True)
 
@@ -163,22 +173,22 @@ class EvidenceLink(Schema):
     """A link to what an assessor reviewed: the project, portfolio or recording."""
 
     url = fields.URL(
-        required=True, schemes={"https"}, validate=validate.Length(max=2000),
+        required=True, schemes={"https"}, validate=[validate.Length(max=2000), TEXT],
         error_messages={"invalid": "use a full https:// link"},
     )
-    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=200), TEXT])
 
 
 class AssessorResultInput(Schema):
     """An assessor's result of a project, portfolio or practical assessment; the attempt id is made for it."""
 
-    employee_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    employee_id = fields.String(required=True, validate=[validate.Length(min=1, max=200), TEXT])
     email = fields.Email(load_default=None, allow_none=True)
-    assessment_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    assessment_id = fields.String(required=True, validate=[validate.Length(min=1, max=200), TEXT])
     score = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100),
                          metadata={"description": "Percent, for a percent threshold"})
     passed = fields.Boolean(load_default=None, allow_none=True, metadata={"description": "For a pass/fail threshold"})
-    rubric_level = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100),
+    rubric_level = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=100), TEXT],
                                  metadata={"description": "For a rubric threshold: one of the achievement's levels"})
     evidence = fields.List(
         fields.Nested(EvidenceLink), required=True,
@@ -225,11 +235,11 @@ class SharingInput(Schema):
 
 
 class CredentialQuery(Schema):
-    employee_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    employee_id = fields.String(required=True, validate=[validate.Length(min=1, max=200), TEXT])
 
 
 class RevocationInput(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=2000), TEXT])
 
 
 class BulkIssuanceProblem(Schema):

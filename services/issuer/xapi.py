@@ -23,6 +23,7 @@ Not a full LRS: no GET, no /about, no voiding (HR revokes a credential), no Basi
 from flask import request
 
 from services.issuer import intake
+from services.issuer.schemas import problems
 from services.issuer.xapi_statements import ReadStatement, read_statements
 from shared.auth import COMPLETIONS_SCOPE, require
 from shared.web import ApiBlueprint, database, event_source, now
@@ -54,6 +55,7 @@ _ANSWER = {
 @require(scope=COMPLETIONS_SCOPE)
 @bp.doc(requestBody=_BODY, responses={"200": _ANSWER})
 @bp.response(200)
+@bp.doc(responses=problems(400, 401, 403, 409, 415, 422))
 def post_statements():
     """Record the completions xAPI statements report (LMS clients); issuance follows asynchronously."""
     statements = read_statements(bp.ARGUMENTS_PARSER.load_json(request, None))

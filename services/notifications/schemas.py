@@ -1,9 +1,20 @@
 """Request and response bodies of the notifications API."""
 
+from http import HTTPStatus
+
 from marshmallow import Schema, fields, validate
 
 from services.notifications.preferences import KINDS, MODES
 from services.notifications.webhooks import FORMATS, PERSONAL, TEAM
+from shared.web import PROBLEM_JSON, ProblemSchema
+
+# Text PostgreSQL can store: a NUL character or an unpaired surrogate (JSON "\ud800") is refused here, not a 500 there.
+TEXT = validate.Regexp(r"\A[^\x00\ud800-\udfff]*\Z", error="must not contain NUL characters or unpaired surrogates")
+
+
+def problems(*statuses: int) -> dict:
+    """The error answers of an API operation, for its documentation: RFC 9457 problems, as shared.web sends them."""
+    return {status: {"description": HTTPStatus(status).phrase, "content": {PROBLEM_JSON: {"schema": ProblemSchema}}} for status in statuses}
 
 
 class InboxQuery(Schema):
@@ -53,15 +64,15 @@ class PreferenceInput(Schema):
 
 class PreferencesInput(Schema):
     preferences = fields.List(fields.Nested(PreferenceInput), load_default=list, validate=validate.Length(max=200))
-    locale = fields.String(allow_none=True, validate=validate.Length(max=35), metadata={"description": "absent: unchanged; null: the directory's"})
-    time_zone = fields.String(allow_none=True, validate=validate.Length(max=64), metadata={"description": "absent: unchanged; null: the directory's"})
+    locale = fields.String(allow_none=True, validate=[validate.Length(max=35), TEXT], metadata={"description": "absent: unchanged; null: the directory's"})
+    time_zone = fields.String(allow_none=True, validate=[validate.Length(max=64), TEXT], metadata={"description": "absent: unchanged; null: the directory's"})
 
 
 class WebhookInput(Schema):
     scope = fields.String(load_default=PERSONAL, validate=validate.OneOf([PERSONAL, TEAM]))
-    owner_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200),
+    owner_id = fields.String(load_default=None, allow_none=True, validate=[validate.Length(min=1, max=200), TEXT],
                              metadata={"description": "whose webhook (HR only for someone else); default: the caller"})
-    url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    url = fields.String(required=True, validate=[validate.Length(min=1, max=2000), TEXT])
     format = fields.String(load_default="slack", validate=validate.OneOf(FORMATS))
 
 
@@ -78,7 +89,7 @@ class WebhookOutput(Schema):
 class DeliveryQuery(Schema):
     status = fields.String(load_default=None, validate=validate.OneOf(["pending", "retrying", "sent", "failed"]))
     channel = fields.String(load_default=None, validate=validate.OneOf(["email", "webhook"]))
-    recipient_id = fields.String(load_default=None, validate=validate.Length(max=200))
+    recipient_id = fields.String(load_default=None, validate=[validate.Length(max=200), TEXT])
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
 

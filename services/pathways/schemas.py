@@ -1,22 +1,33 @@
 """Request and response bodies of the pathways API."""
 
+from http import HTTPStatus
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from shared.web import PROBLEM_JSON, ProblemSchema
+
 SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$", error="use 2-64 lowercase letters, digits and dashes")
+# Text PostgreSQL can store: a NUL character or an unpaired surrogate (JSON "\ud800") is refused here, not a 500 there.
+TEXT = validate.Regexp(r"\A[^\x00\ud800-\udfff]*\Z", error="must not contain NUL characters or unpaired surrogates")
+
+
+def problems(*statuses: int) -> dict:
+    """The error answers of an API operation, for its documentation: RFC 9457 problems, as shared.web sends them."""
+    return {status: {"description": HTTPStatus(status).phrase, "content": {PROBLEM_JSON: {"schema": ProblemSchema}}} for status in statuses}
 
 
 class CredentialGroupInput(Schema):
     n = fields.Integer(required=True, validate=validate.Range(min=1), metadata={"description": "How many of the group"})
     credentials = fields.List(
-        fields.String(validate=validate.Length(min=1, max=64)), required=True, validate=validate.Length(min=1, max=50)
+        fields.String(validate=[validate.Length(min=1, max=64), TEXT]), required=True, validate=validate.Length(min=1, max=50)
     )
 
 
 class LevelInput(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    all_of = fields.List(fields.String(validate=validate.Length(min=1, max=64)), validate=validate.Length(max=50))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), TEXT])
+    all_of = fields.List(fields.String(validate=[validate.Length(min=1, max=64), TEXT]), validate=validate.Length(max=50))
     credentials = fields.List(
-        fields.String(validate=validate.Length(min=1, max=64)),
+        fields.String(validate=[validate.Length(min=1, max=64), TEXT]),
         validate=validate.Length(max=50),
         metadata={"description": "The same as all_of (the older name)"},
     )
@@ -34,7 +45,7 @@ class LevelInput(Schema):
 
 
 class PathwayEditInput(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), TEXT])
     levels = fields.List(fields.Nested(LevelInput), required=True, validate=validate.Length(min=1, max=20))
 
 
@@ -44,7 +55,7 @@ class PathwayInput(PathwayEditInput):
 
 class MigrationInput(Schema):
     version = fields.Integer(required=True, validate=validate.Range(min=1), metadata={"description": "The version to move to"})
-    employee_ids = fields.List(fields.String(validate=validate.Length(min=1, max=200)), validate=validate.Length(min=1, max=10000))
+    employee_ids = fields.List(fields.String(validate=[validate.Length(min=1, max=200), TEXT]), validate=validate.Length(min=1, max=10000))
     all = fields.Boolean(metadata={"description": "Move everyone enrolled on the pathway"})
 
     @validates_schema
@@ -125,11 +136,11 @@ class RequestQuery(Schema):
 
 
 class DecisionInput(Schema):
-    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    comment = fields.String(load_default="", validate=[validate.Length(max=2000), TEXT])
 
 
 class WithdrawalInput(Schema):
-    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+    comment = fields.String(load_default="", validate=[validate.Length(max=2000), TEXT])
 
 
 class RequestHistoryOutput(Schema):
@@ -154,7 +165,7 @@ class AdvancementRequestOutput(Schema):
 
 
 class GapQuery(Schema):
-    pathway_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    pathway_id = fields.String(required=True, validate=[validate.Length(min=1, max=64), TEXT])
     level = fields.Integer(required=True, validate=validate.Range(min=1), metadata={"description": "The target level, from 1"})
     horizon_days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=3650), metadata={
         "description": "How far ahead an expiring credential counts"})
