@@ -11,7 +11,8 @@ import urllib.parse
 import urllib.request
 
 ISSUER = os.environ["SKILLSTACK_OIDC_ISSUER"]
-URLS = {service: f"http://127.0.0.1:{os.environ[f'SKILLSTACK_{service.upper()}_PORT']}" for service in ("issuer", "pathways", "notifications")}
+INTRANET = os.environ["SKILLSTACK_INTRANET_URL"]  # the gateway (deploy/gateway.py): every service under its prefix
+URLS = {service: f"{INTRANET}/{service}" for service in ("issuer", "pathways", "notifications")}
 PEOPLE = [  # the demo users of deploy/keycloak/skillstack-realm.json: employee_id, email, name, manager_id
     ("sam", "sam@example.com", "Sam Okafor", ""),
     ("maria", "maria@example.com", "Maria Rossi", "sam"),
@@ -99,7 +100,7 @@ def eves_badge() -> str:
     while time.monotonic() < deadline:
         status, credentials = call("issuer", "/api/credentials?employee_id=eve", who="eve")
         if status == 200 and credentials:
-            return f"{URLS['issuer']}/credentials/{credentials[0]['id']}"
+            return f"{INTRANET}/credentials/{credentials[0]['id']}"
         time.sleep(0.5)
     return "(not issued yet: see the issuer worker's log)"
 
@@ -108,7 +109,8 @@ def report() -> None:
     print(f"""
 Skillstack is running locally with a demo company.
 
-  intranet           {URLS['pathways']}/            sign in as maria / demo-password to approve Eve's level
+  intranet           {INTRANET}/            sign in as maria / demo-password to approve Eve's level
+                     {URLS['notifications']}/preferences  notification preferences; hana (HR): {URLS['notifications']}/deliveries
   identity provider  {ISSUER.rsplit('/realms', 1)[0]}/   demo users: eve omar (employees), maria (their manager),
                      sam (skip level), mia (another manager), hana (HR), arno (assessor); password demo-password
   APIs               {URLS['issuer']}/api/openapi.json  {URLS['pathways']}/api/openapi.json  {URLS['notifications']}/api/openapi.json

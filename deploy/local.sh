@@ -21,7 +21,10 @@ for service in issuer pathways notifications; do
 done
 export KEYCLOAK_HOME="$state/keycloak" KEYCLOAK_PORT="${KEYCLOAK_PORT:-8080}"
 export SKILLSTACK_OIDC_ISSUER="http://127.0.0.1:$KEYCLOAK_PORT/realms/skillstack"
-export SKILLSTACK_INTRANET_URL="http://127.0.0.1:$SKILLSTACK_PATHWAYS_PORT"
+export SKILLSTACK_GATEWAY_PORT="${SKILLSTACK_GATEWAY_PORT:-8000}"
+export SKILLSTACK_INTRANET_URL="http://127.0.0.1:$SKILLSTACK_GATEWAY_PORT"  # deploy/gateway.py: one origin for every page
+export SKILLSTACK_BEHIND_PROXY=true
+export SKILLSTACK_LOG_FORMAT="${SKILLSTACK_LOG_FORMAT:-text}"  # JSON lines in production
 for service in issuer pathways notifications; do
   # The local realm's web clients (deploy/keycloak/skillstack-realm.json); never used in production.
   export "SKILLSTACK_${service^^}_OIDC_CLIENT_SECRET=$service-local-secret"
@@ -29,7 +32,7 @@ done
 # The session-signing key of this checkout, made once; production takes it from its secret store.
 [ -f "$state/session-key" ] || (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$state/session-key")
 export SKILLSTACK_SECRET_KEY="${SKILLSTACK_SECRET_KEY:-$(cat "$state/session-key")}"
-export SKILLSTACK_ISSUER_PUBLIC_URL="http://127.0.0.1:$SKILLSTACK_ISSUER_PORT"
+export SKILLSTACK_ISSUER_PUBLIC_URL="$SKILLSTACK_INTRANET_URL"  # verification URLs live at the origin's root
 
 honcho_pid=""
 shutdown() {

@@ -18,7 +18,9 @@ from services.issuer.schemas import (
     RevocationInput,
     SharingInput,
     WalletEntryOutput,
+    problems,
 )
+from shared import audit
 from shared.auth import ASSESSOR, COMPLETIONS_SCOPE, HR_ADMIN, current_principal, require
 from shared.errors import Forbidden
 from shared.web import ApiBlueprint, database, event_source, now
@@ -38,15 +40,19 @@ def _check_owner_or_hr(employee_id: str) -> None:
 @require(role=HR_ADMIN)
 @bp.arguments(AchievementInput)
 @bp.response(201, AchievementOutput)
+@bp.doc(responses=problems(400, 401, 403, 409, 415, 422))
 def define_achievement(definition):
     """Define a new internal credential (HR admins)."""
     with database().transaction() as session:
-        return catalog.define_achievement(session, definition, now=now(), source=event_source())
+        achievement = catalog.define_achievement(session, definition, now=now(), source=event_source())
+        audit.record(session, "achievement.defined", "achievement", achievement.id, {"version": achievement.version})
+        return achievement
 
 
 @bp.get("/achievements")
 @require()
 @bp.response(200, AchievementOutput(many=True))
+@bp.doc(responses=problems(401))
 def list_achievements():
     """The credential catalog."""
     with database().transaction() as session:
@@ -56,6 +62,7 @@ def list_achievements():
 @bp.get("/achievements/<achievement_id>")
 @require()
 @bp.response(200, AchievementOutput)
+@bp.doc(responses=problems(401, 404))
 def get_achievement(achievement_id):
     """One credential definition."""
     with database().transaction() as session:
@@ -66,25 +73,32 @@ def get_achievement(achievement_id):
 @require(role=HR_ADMIN)
 @bp.arguments(AchievementDefinition)
 @bp.response(200, AchievementOutput)
+@bp.doc(responses=problems(400, 401, 403, 404, 409, 415, 422))
 def edit_achievement(definition, achievement_id):
     """Replace a credential's definition (HR admins): a new version; credentials issued keep theirs."""
     with database().transaction() as session:
-        return catalog.edit_achievement(session, achievement_id, definition, now=now(), source=event_source())
+        achievement = catalog.edit_achievement(session, achievement_id, definition, now=now(), source=event_source())
+        audit.record(session, "achievement.edited", "achievement", achievement.id, {"version": achievement.version})
+        return achievement
 
 
 @bp.post("/achievements/<achievement_id>/retire")
 @require(role=HR_ADMIN)
 @bp.response(200, AchievementOutput)
+@bp.doc(responses=problems(401, 403, 404, 409))
 def retire_achievement(achievement_id):
     """Stop issuing a credential (HR admins); credentials already issued stay valid."""
     with database().transaction() as session:
-        return catalog.retire_achievement(session, achievement_id, now=now(), source=event_source())
+        achievement = catalog.retire_achievement(session, achievement_id, now=now(), source=event_source())
+        audit.record(session, "achievement.retired", "achievement", achievement.id, {"version": achievement.version})
+        return achievement
 
 
 @bp.put("/achievements/<achievement_id>/image")
 @require(role=HR_ADMIN)
 @bp.doc(requestBody={"required": True, "content": dict.fromkeys(badge_uploads.MEDIA_TYPES, {"schema": {"type": "string", "format": "binary"}})})
 @bp.response(200, AchievementOutput)
+@bp.doc(responses=problems(401, 403, 404, 409, 413, 415, 422))
 def upload_achievement_image(achievement_id):
     """Upload a badge image (HR admins): a PNG or SVG of at most 256 KiB, as a new version."""
     if request.mimetype not in badge_uploads.MEDIA_TYPES:
@@ -92,12 +106,16 @@ def upload_achievement_image(achievement_id):
     badge_uploads.check_size(request.content_length)
     image = badge_uploads.validated_image(request.mimetype, request.get_data(cache=False))
     with database().transaction() as session:
-        return catalog.replace_image(session, achievement_id, request.mimetype, image, now=now(), source=event_source())
+        achievement = catalog.replace_image(session, achievement_id, request.mimetype, image, now=now(), source=event_source())
+        audit.record(session, "achievement.image_replaced", "achievement", achievement.id,
+                     {"version": achievement.version, "media_type": request.mimetype})
+        return achievement
 
 
 @bp.get("/achievements/<achievement_id>/versions")
 @require()
 @bp.response(200, AchievementVersionOutput(many=True))
+@bp.doc(responses=problems(401, 404))
 def list_achievement_versions(achievement_id):
     """Every version of a credential's definition, oldest first."""
     with database().transaction() as session:
@@ -108,6 +126,7 @@ def list_achievement_versions(achievement_id):
 @require(scope=COMPLETIONS_SCOPE)
 @bp.arguments(CompletionInput)
 @bp.response(202, CompletionAccepted)
+@bp.doc(responses=problems(400, 401, 403, 409, 415, 422))
 def post_completion(completion):
     """Report an assessment completion (LMS clients); issuance follows asynchronously."""
     with database().transaction() as session:
@@ -119,12 +138,15 @@ def post_completion(completion):
 @require(role=ASSESSOR)
 @bp.arguments(AssessorResultInput)
 @bp.response(202, AssessorResultAccepted)
+@bp.doc(responses=problems(400, 401, 403, 415, 422))
 def post_assessor_result(result):
     """Record a project, portfolio or practical result (assessors, never their own); issuance follows asynchronously."""
     with database().transaction() as session:
         attempt = assessor_results.record_result(
             session, result, assessor_id=current_principal().subject, now=now(), source=event_source()
         )
+        audit.record(session, "assessment_result.recorded", "assessment_attempt", attempt.attempt_id,
+                     {"employee_id": result["employee_id"], "assessment_id": result["assessment_id"]})
         return {"attempt_id": attempt.attempt_id, "event_id": attempt.event_id}
 
 
@@ -132,6 +154,7 @@ def post_assessor_result(result):
 @require()
 @bp.arguments(CredentialQuery, location="query")
 @bp.response(200, WalletEntryOutput(many=True))
+@bp.doc(responses=problems(401, 403, 422))
 def list_credentials(query):
     """An employee's wallet, newest first: credentials with status and share links (the employee, or HR)."""
     _check_owner_or_hr(query["employee_id"])
@@ -148,6 +171,7 @@ def list_credentials(query):
 @require()
 @bp.arguments(SharingInput)
 @bp.response(200, CredentialOutput)
+@bp.doc(responses=problems(400, 401, 403, 404, 415, 422))
 def share_credential(sharing, credential_id):
     """Share a credential publicly, or stop sharing it (its holder only)."""
     with database().transaction() as session:
@@ -161,6 +185,7 @@ def _fields(credential) -> dict:
 @bp.get("/credentials/<credential_id>")
 @require()
 @bp.response(200, CredentialOutput)
+@bp.doc(responses=problems(401, 403, 404))
 def get_credential(credential_id):
     """One issued credential (its holder, or HR)."""
     with database().transaction() as session:
@@ -173,7 +198,11 @@ def get_credential(credential_id):
 @require(role=HR_ADMIN)
 @bp.arguments(RevocationInput)
 @bp.response(200, CredentialOutput)
+@bp.doc(responses=problems(400, 401, 403, 404, 409, 415, 422))
 def revoke_credential(revocation_request, credential_id):
     """Revoke a credential with a reason (HR admins); verifiers see it in the status list."""
     with database().transaction() as session:
-        return revocation.revoke(session, credential_id, reason=revocation_request["reason"], now=now(), source=event_source())
+        credential = revocation.revoke(session, credential_id, reason=revocation_request["reason"], now=now(), source=event_source())
+        audit.record(session, "credential.revoked", "credential", credential.id,
+                     {"employee_id": credential.employee_id, "reason": revocation_request["reason"]})
+        return credential

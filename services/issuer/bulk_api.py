@@ -13,7 +13,8 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from services.issuer import bulk_issuance
 from services.issuer.bulk_uploads import COLUMNS
-from services.issuer.schemas import BulkIssuanceOutput, BulkIssuanceReport, ProblemsPage, ProblemsQuery
+from services.issuer.schemas import BulkIssuanceOutput, BulkIssuanceReport, ProblemsPage, ProblemsQuery, problems
+from shared import audit
 from shared.auth import HR_ADMIN, current_principal, require
 from shared.web import ApiBlueprint, database, now
 
@@ -30,6 +31,7 @@ def _summary(job) -> dict:
 @require(role=HR_ADMIN)
 @bp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}, "example": ",".join(COLUMNS)}}})
 @bp.response(201, BulkIssuanceReport)
+@bp.doc(responses=problems(401, 403, 413, 415, 422))
 def upload_bulk_issuance():
     """Upload a CSV of awards (HR admins): every row is validated and stored; nothing is issued yet."""
     if request.mimetype != "text/csv":
@@ -42,6 +44,8 @@ def upload_bulk_issuance():
             max_rows=current_app.config["BULK_ISSUANCE_MAX_ROWS"],
         )
         problems = bulk_issuance.rows_with_problems(session, job.id, offset=0, limit=REPORTED_PROBLEM_ROWS)
+        audit.record(session, "bulk_issuance.uploaded", "bulk_issuance", job.id,
+                     {"status": job.status, "rows": job.total_rows, "valid_rows": job.valid_rows})
         return _summary(job) | {
             "rows_with_problems": bulk_issuance.count_rows_with_problems(session, job.id), "problems": problems,
         }
@@ -50,6 +54,7 @@ def upload_bulk_issuance():
 @bp.get("/<job_id>")
 @require(role=HR_ADMIN)
 @bp.response(200, BulkIssuanceOutput)
+@bp.doc(responses=problems(401, 403, 404))
 def get_bulk_issuance(job_id):
     """A bulk issuance's status, counts and progress (HR admins)."""
     with database().transaction() as session:
@@ -59,10 +64,12 @@ def get_bulk_issuance(job_id):
 @bp.post("/<job_id>/start")
 @require(role=HR_ADMIN)
 @bp.response(200, BulkIssuanceOutput)
+@bp.doc(responses=problems(401, 403, 404, 409))
 def start_bulk_issuance(job_id):
     """Issue a ready bulk issuance's valid rows in the background (HR admins); invalid rows are left out."""
     with database().transaction() as session:
         job = bulk_issuance.start_bulk_issuance(session, job_id, started_by=current_principal().subject, now=now())
+        audit.record(session, "bulk_issuance.started", "bulk_issuance", job.id, {"valid_rows": job.valid_rows})
         return _summary(job)
 
 
@@ -70,6 +77,7 @@ def start_bulk_issuance(job_id):
 @require(role=HR_ADMIN)
 @bp.arguments(ProblemsQuery, location="query")
 @bp.response(200, ProblemsPage)
+@bp.doc(responses=problems(401, 403, 404, 422))
 def list_problems(query, job_id):
     """Every row with an error or a warning, in file order, a page at a time (HR admins)."""
     with database().transaction() as session:

@@ -15,6 +15,7 @@ from services.issuer.catalog import LEVELS, SKILL_FRAMEWORKS
 from services.issuer.catalog_forms import SKILL_PARTS, form_of, label, load, preview_svg, rows_to_show
 from services.issuer.rules import THRESHOLDS
 from services.issuer.schemas import AchievementDefinition, AchievementInput
+from shared import audit
 from shared.auth import HR_ADMIN, sign_in_required
 from shared.errors import Conflict, DomainError, InvalidInput
 from shared.web import database, event_source, now
@@ -51,6 +52,7 @@ def define_achievement():
     try:
         with database().transaction() as session:
             achievement = catalog.define_achievement(session, definition, now=now(), source=event_source())
+            audit.record(session, "achievement.defined", "achievement", achievement.id, {"version": achievement.version})
             saved = f"{achievement.name} ({achievement.id}) is in the catalog as version 1."
     except Conflict as error:
         return _form(request.form, {"id": [error.detail]}, valid), error.status
@@ -58,6 +60,16 @@ def define_achievement():
         return _form(request.form, error.errors or {"form": [error.detail]}, valid), error.status
     flash(saved)
     return redirect(url_for(".catalog_page"))
+
+
+@bp.post("/preview")
+@sign_in_required(role=HR_ADMIN)
+def badge_preview():
+    """The badge the posted form would draw (an htmx fragment of the form page), from its valid values."""
+    _, _, valid = load(AchievementInput(), request.form)
+    return render_template(
+        "issuer/catalog/_preview.html", preview=base64.b64encode(preview_svg(valid).encode()).decode(), preview_name=valid.get("name")
+    )
 
 
 @bp.get("/<achievement_id>/edit")
@@ -81,6 +93,7 @@ def edit_achievement(achievement_id: str):
     try:
         with database().transaction() as session:
             achievement = catalog.edit_achievement(session, achievement_id, definition, now=now(), source=event_source())
+            audit.record(session, "achievement.edited", "achievement", achievement.id, {"version": achievement.version})
             saved = f"{achievement.name} is now at version {achievement.version}."
     except (InvalidInput, Conflict) as error:
         return _form(request.form, error.errors or {"form": [error.detail]}, valid, achievement_id=achievement_id), error.status
@@ -97,6 +110,7 @@ def retire_achievement(achievement_id: str):
     try:
         with database().transaction() as session:
             achievement = catalog.retire_achievement(session, achievement_id, now=now(), source=event_source())
+            audit.record(session, "achievement.retired", "achievement", achievement.id, {"version": achievement.version})
             retired = f"{achievement.name} is retired: it is no longer issued; credentials already issued stay valid."
     except Conflict as error:
         return _edit_page(achievement_id, {"form": [error.detail]}), error.status
@@ -118,6 +132,8 @@ def upload_image(achievement_id: str):
         image = badge_uploads.validated_image(media_type, upload.read(badge_uploads.MAX_BYTES + 1))
         with database().transaction() as session:
             achievement = catalog.replace_image(session, achievement_id, media_type, image, now=now(), source=event_source())
+            audit.record(session, "achievement.image_replaced", "achievement", achievement.id,
+                         {"version": achievement.version, "media_type": media_type})
             saved = f"The new badge image of {achievement.name} is version {achievement.version}."
     except (InvalidInput, badge_uploads.ImageTooLarge, Conflict) as error:
         return _edit_page(achievement_id, _image_errors(error)), error.status

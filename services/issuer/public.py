@@ -14,6 +14,7 @@ from services.issuer.models import Achievement, Credential
 from services.issuer.status_lists import status_list_credential
 from services.issuer.verification import report, verify
 from shared.errors import InvalidInput
+from shared.security import rate_limited
 from shared.web import csrf, database, now
 
 bp = Blueprint("public", __name__, template_folder="templates")
@@ -79,11 +80,13 @@ def _credential(credential_id: str) -> Credential:
 
 
 @bp.get("/credentials/<credential_id>.json")
+@rate_limited("RATE_LIMIT_VERIFY")
 def credential_json(credential_id):
     return Response(_credential(credential_id).document, mimetype="application/json")
 
 
 @bp.get("/credentials/<credential_id>.jwt")
+@rate_limited("RATE_LIMIT_VERIFY")
 def credential_jwt(credential_id):
     return Response(_credential(credential_id).jwt, mimetype="application/vc+jwt")
 
@@ -125,10 +128,13 @@ def _download(filename: str) -> dict:
 
 
 @bp.get("/credentials/<credential_id>")
+@rate_limited("RATE_LIMIT_VERIFY")
 def credential_page(credential_id):
     """The public verification page of one credential; it names the holder only if they shared it."""
-    credential = _credential(credential_id)
-    with database().transaction() as session:
+    with database().transaction() as session:  # one transaction: the page's four reads share a connection
+        credential = session.get(Credential, credential_id)
+        if credential is None or credential.jwt is None:
+            abort(404, "no such credential")
         checks = verify(credential.jwt, keys=_keys(), issuer=_issuer(), session=session, now=now())
         achievement = session.get(Achievement, credential.achievement_id)
         holder_name = people.name_of(session, credential.employee_id) if credential.public else None
@@ -147,6 +153,7 @@ def credential_page(credential_id):
 
 @bp.post("/verify")
 @csrf.exempt
+@rate_limited("RATE_LIMIT_VERIFY")
 def verify_presented():
     """Check any presented VC-JWT: proof, issuer, schema, validity window and revocation."""
     body = request.get_json(silent=True)

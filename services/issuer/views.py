@@ -8,6 +8,7 @@ from werkzeug.datastructures import MultiDict
 
 from services.issuer import assessor_results
 from services.issuer.schemas import AssessorResultInput
+from shared import audit
 from shared.auth import ASSESSOR, current_principal, sign_in_required
 from shared.errors import InvalidInput
 from shared.validation import flatten_messages
@@ -34,6 +35,8 @@ def record_assessment():
             attempt = assessor_results.record_result(
                 session, result, assessor_id=current_principal().subject, now=now(), source=event_source()
             )
+            audit.record(session, "assessment_result.recorded", "assessment_attempt", attempt.attempt_id,
+                         {"employee_id": result["employee_id"], "assessment_id": result["assessment_id"]})
     except ValidationError as error:
         return _form(request.form, flatten_messages(error.messages)), 422
     except InvalidInput as error:

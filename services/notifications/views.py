@@ -7,10 +7,12 @@ from services.notifications.config import listed
 from services.notifications.unsubscribe import read_unsubscribe_token
 from shared.auth import HR_ADMIN, current_principal, sign_in_required
 from shared.errors import InvalidInput
+from shared.intranet import fragment
 from shared.web import csrf, database, now
 
 bp = Blueprint("notifications", __name__, template_folder="templates")
 DELIVERY_STATUSES = ("pending", "retrying", "sent", "failed")
+SUMMARY_ITEMS = 3  # the newest inbox items the start page shows
 
 
 @bp.get("/inbox")
@@ -21,6 +23,25 @@ def my_inbox():
         items = inbox.items_of(session, current_principal().subject, unread_only=False)
         unread = inbox.unread_count(session, current_principal().subject)
     return render_template("notifications/inbox.html", items=items, unread=unread)
+
+
+@bp.get("/inbox/unread")
+@fragment()
+def unread_badge(principal):
+    """The navigation's unread count (an htmx fragment): empty when nothing is unread or nobody is signed in."""
+    with database().transaction() as session:
+        unread = inbox.unread_count(session, principal.subject)
+    return render_template("notifications/_unread_badge.html", unread=unread)
+
+
+@bp.get("/inbox/summary")
+@fragment("notifications/_inbox_summary.html")
+def inbox_summary(principal):
+    """The start page's inbox card (an htmx fragment): the unread count and the newest items."""
+    with database().transaction() as session:
+        items = inbox.items_of(session, principal.subject, unread_only=False, limit=SUMMARY_ITEMS)
+        unread = inbox.unread_count(session, principal.subject)
+        return render_template("notifications/_inbox_summary.html", signed_in=True, items=items, unread=unread)
 
 
 @bp.post("/inbox/<item_id>/read")

@@ -49,11 +49,13 @@ def webhooks_visible_to(session: Session, employee_id: str, *, everyone: bool) -
     return list(session.scalars(query if everyone else query.where(Webhook.owner_id == employee_id)))
 
 
-def remove_webhook(session: Session, webhook_id: str, *, employee_id: str, may_manage_others: bool) -> None:
+def remove_webhook(session: Session, webhook_id: str, *, employee_id: str, may_manage_others: bool) -> Webhook:
+    """Remove one of the person's webhooks (anyone's, for HR); the webhook removed."""
     webhook = session.get(Webhook, webhook_id)
     if webhook is None or (webhook.owner_id != employee_id and not may_manage_others):
         raise NotFound(f"no webhook {webhook_id!r}")
     session.delete(webhook)
+    return webhook
 
 
 def url_hint(url: str) -> str:

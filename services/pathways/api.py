@@ -1,5 +1,7 @@
 """The pathways JSON API: pathway designer and org chart (HR), progress, advancement decisions."""
 
+from dataclasses import asdict
+
 from flask import current_app, request
 
 from services.pathways import advancement, design, directory, gaps, progress, request_history, request_lifecycle, version_migration
@@ -20,7 +22,9 @@ from services.pathways.schemas import (
     RequestHistoryOutput,
     RequestQuery,
     WithdrawalInput,
+    problems,
 )
+from shared import audit
 from shared.auth import HR_ADMIN, current_principal, require
 from shared.errors import Forbidden, InvalidInput
 from shared.web import ApiBlueprint, database, event_source, now
@@ -46,15 +50,19 @@ def _check_can_see(session, employee_id: str) -> None:
 @require(role=HR_ADMIN)
 @bp.arguments(PathwayInput)
 @bp.response(201, PathwayOutput)
+@bp.doc(responses=problems(400, 401, 403, 409, 415, 422))
 def define_pathway(definition):
     """Define a pathway: ordered levels over catalog credentials (HR admins)."""
     with database().transaction() as session:
-        return design.define_pathway(session, definition, now=now())
+        pathway = design.define_pathway(session, definition, now=now())
+        audit.record(session, "pathway.defined", "pathway", pathway.id, {"version": pathway.version})
+        return pathway
 
 
 @bp.get("/pathways")
 @require()
 @bp.response(200, PathwayOutput(many=True))
+@bp.doc(responses=problems(401))
 def list_pathways():
     """All pathways."""
     with database().transaction() as session:
@@ -64,6 +72,7 @@ def list_pathways():
 @bp.get("/pathways/<pathway_id>")
 @require()
 @bp.response(200, PathwayOutput)
+@bp.doc(responses=problems(401, 404))
 def get_pathway(pathway_id):
     """One pathway and its levels."""
     with database().transaction() as session:
@@ -74,16 +83,20 @@ def get_pathway(pathway_id):
 @require(role=HR_ADMIN)
 @bp.arguments(PathwayEditInput)
 @bp.response(200, PathwayOutput)
+@bp.doc(responses=problems(400, 401, 403, 404, 415, 422))
 def edit_pathway(definition, pathway_id):
     """Make a new version of a pathway's levels; enrolled employees keep theirs until migrated (HR admins)."""
     with database().transaction() as session:
-        return design.edit_pathway(session, pathway_id, definition)
+        pathway = design.edit_pathway(session, pathway_id, definition)
+        audit.record(session, "pathway.edited", "pathway", pathway.id, {"version": pathway.version})
+        return pathway
 
 
 @bp.post("/pathways/<pathway_id>/migrations")
 @require(role=HR_ADMIN)
 @bp.arguments(MigrationInput)
 @bp.response(200, MigrationOutput)
+@bp.doc(responses=problems(400, 401, 403, 404, 415, 422))
 def migrate_employees(migration, pathway_id):
     """Move employees (or all enrolled) to a version and re-evaluate their progress on it (HR admins)."""
     with database().transaction() as session:
@@ -91,6 +104,8 @@ def migrate_employees(migration, pathway_id):
             session, pathway_id, migration["version"], employee_ids=None if migration.get("all") else migration["employee_ids"],
             now=now(), source=event_source(),
         )
+        audit.record(session, "pathway.employees_migrated", "pathway", pathway_id,
+                     {"version": migration["version"], "employees": len(employee_ids), "opened_requests": len(opened)})
         return {"pathway_id": pathway_id, "version": migration["version"], "employee_ids": employee_ids, "opened_requests": opened}
 
 
@@ -99,6 +114,7 @@ def migrate_employees(migration, pathway_id):
 @bp.arguments(ImportQuery, location="query")
 @bp.response(200, ImportReportOutput)
 @bp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}})
+@bp.doc(responses=problems(401, 403, 413, 422))
 def import_people(query):
     """Import the org chart from CSV (employee_id, email, name, manager_id, active, locale, time_zone); all rows or none (HR admins).
 
@@ -113,15 +129,19 @@ def import_people(query):
     except UnicodeDecodeError as error:
         raise InvalidInput(f"the file is not UTF-8 text: {error}") from error
     with database().transaction() as session:
-        return directory.import_org_chart(
+        report = directory.import_org_chart(
             session, text, max_rows=current_app.config["ORG_CHART_MAX_ROWS"], now=now(), source=event_source(),
             full=query["mode"] == "full", dry_run=query["dry_run"],
         )
+        if not query["dry_run"]:  # a dry run changes nothing
+            audit.record(session, "org_chart.imported", "directory", "people", asdict(report) | {"mode": query["mode"]})
+        return report
 
 
 @bp.get("/people/<employee_id>")
 @require()
 @bp.response(200, PersonOutput)
+@bp.doc(responses=problems(401, 403, 404))
 def get_person(employee_id):
     """A person in the directory (themselves, their manager, or HR)."""
     with database().transaction() as session:
@@ -132,6 +152,7 @@ def get_person(employee_id):
 @bp.get("/people/<employee_id>/progress")
 @require()
 @bp.response(200, PathwayProgressOutput(many=True))
+@bp.doc(responses=problems(401, 403))
 def get_progress(employee_id):
     """An employee's progress on each pathway (themselves, their manager, or HR)."""
     with database().transaction() as session:
@@ -143,6 +164,7 @@ def get_progress(employee_id):
 @require()
 @bp.arguments(GapQuery, location="query")
 @bp.response(200, GapOutput)
+@bp.doc(responses=problems(401, 403, 404, 422))
 def get_gaps(query, employee_id):
     """What an employee still needs for a level of any pathway, prerequisites first (themselves, their manager, or HR)."""
     with database().transaction() as session:
@@ -154,6 +176,7 @@ def get_gaps(query, employee_id):
 @require()
 @bp.arguments(RequestQuery, location="query")
 @bp.response(200, AdvancementRequestOutput(many=True))
+@bp.doc(responses=problems(401, 422))
 def list_requests(query):
     """Requests of the caller's direct reports and their own; HR sees all."""
     principal = current_principal()
@@ -166,6 +189,7 @@ def list_requests(query):
 @bp.get("/advancement-requests/<request_id>")
 @require()
 @bp.response(200, AdvancementRequestOutput)
+@bp.doc(responses=problems(401, 403, 404))
 def get_request(request_id):
     """One advancement request (the employee, their manager, or HR)."""
     with database().transaction() as session:
@@ -177,6 +201,7 @@ def get_request(request_id):
 @bp.get("/advancement-requests/<request_id>/history")
 @require()
 @bp.response(200, RequestHistoryOutput(many=True))
+@bp.doc(responses=problems(401, 403, 404))
 def get_request_history(request_id):
     """Every status change of a request, oldest first, with who made it (the employee, their manager, or HR)."""
     with database().transaction() as session:
@@ -189,10 +214,11 @@ def get_request_history(request_id):
 @require()
 @bp.arguments(WithdrawalInput)
 @bp.response(200, AdvancementRequestOutput)
+@bp.doc(responses=problems(400, 401, 403, 404, 409, 415, 422))
 def withdraw_request(withdrawal, request_id):
     """Withdraw your own open advancement request (the employee only)."""
     with database().transaction() as session:
-        return request_lifecycle.withdraw(
+        withdrawn = request_lifecycle.withdraw(
             session,
             request_id,
             employee_id=current_principal().subject,
@@ -200,11 +226,14 @@ def withdraw_request(withdrawal, request_id):
             now=now(),
             source=event_source(),
         )
+        audit.record(session, f"advancement_request.{withdrawn.status}", "advancement_request", withdrawn.id,
+                     {"employee_id": withdrawn.employee_id, "pathway_id": withdrawn.pathway_id, "level": withdrawn.level})
+        return withdrawn
 
 
 def _decide(request_id: str, decision: dict, approve: bool):
     with database().transaction() as session:
-        return advancement.decide(
+        decided = advancement.decide(
             session,
             request_id,
             decider_id=current_principal().subject,
@@ -214,12 +243,16 @@ def _decide(request_id: str, decision: dict, approve: bool):
             source=event_source(),
             skip_level=_skip_level(),
         )
+        audit.record(session, f"advancement_request.{decided.status}", "advancement_request", decided.id,
+                     {"employee_id": decided.employee_id, "pathway_id": decided.pathway_id, "level": decided.level})
+        return decided
 
 
 @bp.post("/advancement-requests/<request_id>/approve")
 @require()
 @bp.arguments(DecisionInput)
 @bp.response(200, AdvancementRequestOutput)
+@bp.doc(responses=problems(400, 401, 403, 404, 409, 415, 422))
 def approve_request(decision, request_id):
     """Approve a direct report's advancement (their manager only)."""
     return _decide(request_id, decision, approve=True)
@@ -229,6 +262,7 @@ def approve_request(decision, request_id):
 @require()
 @bp.arguments(DecisionInput)
 @bp.response(200, AdvancementRequestOutput)
+@bp.doc(responses=problems(400, 401, 403, 404, 409, 415, 422))
 def reject_request(decision, request_id):
     """Reject a direct report's advancement with a comment (their manager only)."""
     return _decide(request_id, decision, approve=False)

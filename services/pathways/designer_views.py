@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from services.pathways import design
 from services.pathways.models import CatalogEntry
 from services.pathways.schemas import PathwayEditInput, PathwayInput
+from shared import audit
 from shared.auth import HR_ADMIN, sign_in_required
 from shared.errors import Conflict, InvalidInput
 from shared.validation import flatten_messages
@@ -143,6 +144,7 @@ def define_pathway():
     try:
         with database().transaction() as session:
             pathway = design.define_pathway(session, definition, now=now())
+            audit.record(session, "pathway.defined", "pathway", pathway.id, {"version": pathway.version})
             saved = f"{pathway.name} ({pathway.id}) is saved as version {pathway.version}."
     except Conflict as error:
         return _form(request.form, {"id": [error.detail]}), error.status
@@ -175,6 +177,7 @@ def edit_pathway(pathway_id: str):
     try:
         with database().transaction() as session:
             pathway = design.edit_pathway(session, pathway_id, definition)
+            audit.record(session, "pathway.edited", "pathway", pathway.id, {"version": pathway.version})
             saved = f"{pathway.name} ({pathway.id}) is saved as version {pathway.version}."
     except InvalidInput as error:
         return _form(request.form, _by_row(_problems(error), request.form), pathway_id=pathway_id), error.status

@@ -1,8 +1,8 @@
 """The org directory: import the org chart from CSV (validated as a whole before any change) or
 provision one person at a time (SCIM), under the same rules and with the same event.
 
-A person's `locale` and `time_zone` are optional (see `locales`). In a CSV file an empty cell
-clears them; a file without the column leaves what is stored, in an incremental import and a
+A person's `locale`, `time_zone` (see `locales`) and `department` are optional. In a CSV file an
+empty cell clears them; a file without the column leaves what is stored, in an incremental import and a
 full sync alike: a full sync decides who is in the org, and an HR export without these columns
 must not wipe what the IdP provisioned.
 """
@@ -22,12 +22,22 @@ from shared.bus.outbox import publish
 from shared.errors import Conflict, InvalidInput, NotFound
 
 PERSON_UPSERTED = "skillstack.directory.person.upserted.v1"
-COLUMNS = ("employee_id", "email", "name", "manager_id", "active", "locale", "time_zone")
-KEPT_WHEN_ABSENT = ("locale", "time_zone")  # a file without the column keeps the stored value (not in the rows)
+COLUMNS = ("employee_id", "email", "name", "manager_id", "active", "locale", "time_zone", "department")
+KEPT_WHEN_ABSENT = ("locale", "time_zone", "department")  # a file without the column keeps the stored value (not in the rows)
 ACTIVE_VALUES = {"": True, "true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 REQUIRED_COLUMNS = ("employee_id", "email", "name")
 MAX_LENGTHS = {"employee_id": 200, "email": 320, "name": 200, "manager_id": 200}
 is_email = validate.Email()  # the rule the person.upserted event applies
+MAX_DEPARTMENT_LENGTH = 200
+
+
+def _department_problem(name: str) -> str | None:
+    return f"longer than {MAX_DEPARTMENT_LENGTH} characters" if len(name.strip()) > MAX_DEPARTMENT_LENGTH else None
+
+
+# The optional columns: what is wrong with a non-empty value, and its stored form (None when empty).
+OPTIONAL_PROBLEMS = PROBLEMS | {"department": _department_problem}
+OPTIONAL_CANONICAL = CANONICAL | {"department": lambda name: (name.strip() or None) if name else None}
 
 
 @dataclass
@@ -40,6 +50,9 @@ class ImportReport:
 
 def parse_org_chart(text: str, max_rows: int) -> list[dict]:
     """Read CSV rows into dicts (row numbers as a spreadsheet shows them), or raise with what is wrong."""
+    if "\x00" in text:  # PostgreSQL text cannot hold it: the file is refused here, not a 500 at the insert
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InvalidInput(f"the file has a NUL character on line {line}: it is not a text CSV", errors=[{"row": line, "message": "NUL character"}])
     reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [name.strip() for name in reader.fieldnames or []]
@@ -88,7 +101,7 @@ def validate_org_chart(rows: list[dict], existing_managers: dict[str, str | None
             problems.append({"row": row["row"], "column": "active", "message": "use true or false (people who left: false)"})
         if row["email"] and not _valid_email(row["email"]):
             problems.append({"row": row["row"], "column": "email", "message": "not an email address"})
-        for column, problem_of in PROBLEMS.items():
+        for column, problem_of in OPTIONAL_PROBLEMS.items():
             message = problem_of(row[column]) if row.get(column) else None
             if message:
                 problems.append({"row": row["row"], "column": column, "message": message})
@@ -168,24 +181,24 @@ def import_org_chart(
 
 
 def _settings(row: dict, person: Person | None) -> dict:
-    """A row's locale and time zone as stored; a column the file lacks keeps the person's (None for someone new)."""
+    """A row's locale, time zone and department as stored; a column the file lacks keeps the person's (None for someone new)."""
     return {column: canonical(row[column]) if column in row else getattr(person, column, None)
-            for column, canonical in CANONICAL.items()}
+            for column, canonical in OPTIONAL_CANONICAL.items()}
 
 
 def upsert_person(session: Session, employee_id: str, values: dict, *, now: datetime, source: str) -> tuple[Person, str]:
-    """Create or replace one person (email, name, manager_id, active, locale, time_zone) under the org chart's rules.
+    """Create or replace one person (email, name, manager_id, active, locale, time_zone, department) under the org chart's rules.
 
     Returns the person and what happened: "created", "updated" or "unchanged" (no event then).
     """
     row = {"row": 1, "employee_id": employee_id, "email": values["email"] or "", "name": values["name"] or "",
            "manager_id": values["manager_id"] or "", "active": "true" if values["active"] else "false",
-           "locale": values.get("locale") or "", "time_zone": values.get("time_zone") or ""}
+           "locale": values.get("locale") or "", "time_zone": values.get("time_zone") or "", "department": values.get("department") or ""}
     managers = dict(session.execute(select(Person.employee_id, Person.manager_id)).all())
     problems = validate_org_chart([row], managers)
     if problems:
         raise InvalidInput("; ".join(f"{problem['column']}: {problem['message']}" for problem in problems), errors=problems)
-    values = values | {column: canonical(values.get(column)) for column, canonical in CANONICAL.items()}
+    values = values | {column: canonical(values.get(column)) for column, canonical in OPTIONAL_CANONICAL.items()}
     person = session.get(Person, employee_id)
     change = _change(person, values)
     return _write(session, person, employee_id, values, now=now, source=source), change
@@ -194,7 +207,7 @@ def upsert_person(session: Session, employee_id: str, values: dict, *, now: date
 def person_values(person: Person) -> dict:
     """What the directory keeps about a person besides their id: the values an upsert writes."""
     return {"email": person.email, "name": person.name, "manager_id": person.manager_id, "active": person.active,
-            "locale": person.locale, "time_zone": person.time_zone}
+            "locale": person.locale, "time_zone": person.time_zone, "department": person.department}
 
 
 def _change(person: Person | None, values: dict) -> str:

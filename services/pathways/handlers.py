@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from services.pathways.analytics import replace_skill_alignments
 from services.pathways.models import CatalogEntry, HeldCredential
 from services.pathways.progress import pathways_needing, update_progress
 from services.pathways.recertification import announce_recertification_needs
@@ -39,6 +40,7 @@ def build_handlers(
                 effort_hours=data.get("effort_hours"),
             )
         )
+        replace_skill_alignments(session, data["achievement_id"], data.get("skills") or [])
 
     def on_credential_issued(session: Session, event: Event) -> None:
         data = event.data

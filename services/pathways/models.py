@@ -25,6 +25,7 @@ class Person(Base):
     # How to address them (a BCP 47 tag, e.g. en-GB) and their IANA time zone; None: unknown, use defaults.
     locale: Mapped[str | None] = mapped_column(String(35))
     time_zone: Mapped[str | None] = mapped_column(String(64))
+    department: Mapped[str | None] = mapped_column(String(200))  # as the org chart or the IdP names it; None: not known
 
 
 class CatalogEntry(Base):
@@ -40,6 +41,17 @@ class CatalogEntry(Base):
     # Achievement ids to hold first, and the catalog's estimate of the hours to earn it (None: unknown).
     prerequisites: Mapped[list[str]] = mapped_column(JSON, default=list)
     effort_hours: Mapped[float | None] = mapped_column(Float)
+
+
+class CatalogSkill(Base):
+    """A skill of a public framework that a catalog entry certifies (projection of its `skills`): one row per alignment."""
+
+    __tablename__ = "catalog_skills"
+
+    achievement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    framework: Mapped[str] = mapped_column(String(50), primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
 
 
 class Pathway(Base):
@@ -168,3 +180,13 @@ class AdvancementRequestHistory(Base):
     from_status: Mapped[str | None] = mapped_column(String(20))
     to_status: Mapped[str] = mapped_column(String(20))
     comment: Mapped[str | None] = mapped_column(Text)
+
+
+class AnalyticsSnapshot(Base):
+    """HR's analytics figures as last computed (see analytics.py): the page reads them, the worker refreshes them."""
+
+    __tablename__ = "analytics_snapshots"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    figures: Mapped[dict] = mapped_column(JSON)

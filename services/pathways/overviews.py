@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from services.pathways.advancement import reports_of
 from services.pathways.models import AdvancementRequest, CatalogEntry, HeldCredential, LevelAttainment, Pathway, Person
@@ -100,15 +100,21 @@ def company_overview(session: Session, *, now: datetime, stuck_after_days: int) 
             )
         }
     )
-    stuck = list(
-        session.scalars(
-            select(AdvancementRequest)
-            .where(AdvancementRequest.status == "open", AdvancementRequest.opened_at < now - timedelta(days=stuck_after_days))
-            .order_by(AdvancementRequest.opened_at)
+    # The stuck requests with both names in one query: a big company has hundreds, and loading them
+    # as objects and then their people by a list of ids cost more than the rest of the page.
+    employee, manager = aliased(Person), aliased(Person)
+    stuck = session.execute(
+        select(
+            AdvancementRequest.employee_id, AdvancementRequest.manager_id, AdvancementRequest.pathway_id,
+            AdvancementRequest.level, AdvancementRequest.opened_at,
+            employee.name.label("employee_name"), manager.name.label("manager_name"),
         )
-    )
-    people = {request.employee_id for request in stuck} | {request.manager_id for request in stuck if request.manager_id}
-    names = dict(session.execute(select(Person.employee_id, Person.name).where(Person.employee_id.in_(people))).all())
+        .select_from(AdvancementRequest)
+        .outerjoin(employee, employee.employee_id == AdvancementRequest.employee_id)
+        .outerjoin(manager, manager.employee_id == AdvancementRequest.manager_id)
+        .where(AdvancementRequest.status == "open", AdvancementRequest.opened_at < now - timedelta(days=stuck_after_days))
+        .order_by(AdvancementRequest.opened_at)
+    ).all()
     level_names = {(pathway.id, level.number): level.name for pathway in pathways for level in pathway.levels}
     pathway_names = {pathway.id: pathway.name for pathway in pathways}
     return {
@@ -121,8 +127,8 @@ def company_overview(session: Session, *, now: datetime, stuck_after_days: int) 
         ],
         "stuck": [
             {
-                "employee": names.get(request.employee_id, request.employee_id),
-                "manager": names.get(request.manager_id, request.manager_id) if request.manager_id else "—",
+                "employee": request.employee_name or request.employee_id,
+                "manager": (request.manager_name or request.manager_id) if request.manager_id else "—",
                 "pathway": pathway_names.get(request.pathway_id, request.pathway_id),
                 "level": level_names.get((request.pathway_id, request.level), str(request.level)),
                 "age_days": (now - request.opened_at).days,

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from services.pathways import directory
 from services.pathways.scim_users import ERROR_SCHEMA, LIST_SCHEMA, ScimError, patched, resource_of, user_name_filter, values_of
+from shared import audit
 from shared.auth import SCIM_SCOPE, require
 from shared.errors import Conflict, DomainError, InvalidInput
 from shared.web import database, event_source, now
@@ -105,6 +106,7 @@ def create_user():
     employee_id, values = values_of(_body())
     with database().transaction() as session:
         person = directory.add_person(session, employee_id, values, now=now(), source=event_source())
+        audit.record(session, "person.provisioned", "person", employee_id, {"active": person.active})
         resource = resource_of(person, _location(employee_id))
     return _scim(resource, 201, {"Location": resource["meta"]["location"]})
 
@@ -140,7 +142,8 @@ def replace_user(user_id):
     _same_user(user_id, employee_id)
     with database().transaction() as session:
         directory.get_person(session, user_id)
-        person, _ = directory.upsert_person(session, user_id, values, now=now(), source=event_source())
+        person, change = directory.upsert_person(session, user_id, values, now=now(), source=event_source())
+        audit.record(session, "person.updated", "person", user_id, {"active": person.active, "outcome": change})
         return _scim(resource_of(person, _location(user_id)))
 
 
@@ -153,7 +156,8 @@ def patch_user(user_id):
         current = resource_of(directory.get_person(session, user_id), _location(user_id))
         employee_id, values = values_of(patched(current, body))
         _same_user(user_id, employee_id)
-        person, _ = directory.upsert_person(session, user_id, values, now=now(), source=event_source())
+        person, change = directory.upsert_person(session, user_id, values, now=now(), source=event_source())
+        audit.record(session, "person.updated", "person", user_id, {"active": person.active, "outcome": change})
         return _scim(resource_of(person, _location(user_id)))
 
 
@@ -164,5 +168,6 @@ def deprovision_user(user_id):
     with database().transaction() as session:
         person = directory.get_person(session, user_id)
         values = directory.person_values(person) | {"active": False}
-        directory.upsert_person(session, user_id, values, now=now(), source=event_source())
+        _, change = directory.upsert_person(session, user_id, values, now=now(), source=event_source())
+        audit.record(session, "person.deactivated", "person", user_id, {"outcome": change})
     return _scim(None, 204)

@@ -6,7 +6,8 @@ The mapping, which the company's IdP is configured against:
   people by it, and the IdP looks people up by `userName`. It cannot change (`mutability`).
 - `name.formatted`, else `name.givenName` + `name.familyName`, else `displayName`, is the name.
 - The primary email (else the first) is the email.
-- The enterprise extension's `manager.value` is the manager's employee id.
+- The enterprise extension's `manager.value` is the manager's employee id, and its `department`
+  the person's department (HR's analytics group people by it); left out, it is unknown.
 - `locale` (a BCP 47 tag; `en_US` as some IdPs send it is stored as `en-US`) and `timezone` (an
   IANA name) are the person's locale and time zone (RFC 7643 section 4.1.1); left out, they are unknown.
 - `active` false is someone who left. `externalId` and other attributes are accepted, not stored.
@@ -23,6 +24,7 @@ ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 LIST_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 MANAGER_PATH = f"{ENTERPRISE_SCHEMA}:manager".lower()
+DEPARTMENT_PATH = f"{ENTERPRISE_SCHEMA}:department".lower()
 USER_NAME_EQ = re.compile(r'^\s*userName\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
 BOOLEANS = {True: True, False: False, "true": True, "false": False, "True": True, "False": False}  # some IdPs send strings
 
@@ -38,7 +40,7 @@ class ScimError(Exception):
 def resource_of(person: Person, location: str) -> dict:
     """A person as a SCIM User resource."""
     resource = {
-        "schemas": [USER_SCHEMA] + ([ENTERPRISE_SCHEMA] if person.manager_id else []),
+        "schemas": [USER_SCHEMA] + ([ENTERPRISE_SCHEMA] if person.manager_id or person.department else []),
         "id": person.employee_id,
         "userName": person.employee_id,
         "name": {"formatted": person.name},
@@ -48,15 +50,18 @@ def resource_of(person: Person, location: str) -> dict:
         # `created` is not kept by the directory; `lastModified` is the last change.
         "meta": {"resourceType": "User", "lastModified": person.updated_at.isoformat(), "location": location},
     }
-    if person.manager_id:
-        resource[ENTERPRISE_SCHEMA] = {"manager": {"value": person.manager_id}}
+    enterprise = {"manager": {"value": person.manager_id}} if person.manager_id else {}
+    if person.department:
+        enterprise["department"] = person.department
+    if enterprise:
+        resource[ENTERPRISE_SCHEMA] = enterprise
     # Unassigned attributes are left out of a representation (RFC 7643 section 2.5).
     resource |= {name: value for name, value in (("locale", person.locale), ("timezone", person.time_zone)) if value}
     return resource
 
 
 def values_of(resource: dict) -> tuple[str, dict]:
-    """The employee id and the directory values (email, name, manager_id, active, locale, time_zone) of a User resource."""
+    """The employee id and the directory values (email, name, manager_id, active, locale, time_zone, department) of a User resource."""
     user_name = resource.get("userName")
     if not isinstance(user_name, str) or not user_name.strip():
         raise ScimError(400, "invalidValue", "userName (the employee id) is required")
@@ -66,13 +71,15 @@ def values_of(resource: dict) -> tuple[str, dict]:
     if not isinstance(emails, list) or not all(isinstance(email, dict) for email in emails):
         raise ScimError(400, "invalidSyntax", "emails must be a list of objects")
     email = next((email for email in emails if email.get("primary") is True), emails[0] if emails else {})
-    manager = _object(resource, ENTERPRISE_SCHEMA).get("manager")
+    enterprise = _object(resource, ENTERPRISE_SCHEMA)
+    manager = enterprise.get("manager")
     manager_id = manager.get("value") if isinstance(manager, dict) else manager
     active = resource.get("active", True)
     if not isinstance(active, bool | str) or active not in BOOLEANS:
         raise ScimError(400, "invalidValue", "active must be true or false")
     values = {"email": email.get("value"), "name": full_name or resource.get("displayName"), "manager_id": manager_id or None,
-              "active": BOOLEANS[active], "locale": resource.get("locale") or None, "time_zone": resource.get("timezone") or None}
+              "active": BOOLEANS[active], "locale": resource.get("locale") or None, "time_zone": resource.get("timezone") or None,
+              "department": enterprise.get("department") or None}
     for key, value in values.items():
         if value is not None and not isinstance(value, bool if key == "active" else str):
             raise ScimError(400, "invalidValue", f"{key} has the wrong type")
@@ -128,6 +135,7 @@ def _setter(path: str) -> Callable[[dict, object], None]:
         "emails[primary eq true].value": _set_email,
         MANAGER_PATH: _set_manager,
         f"{MANAGER_PATH}.value": _set_manager,
+        DEPARTMENT_PATH: _set_department,
     }
     setter = setters.get(path.strip().lower())
     if setter is None:
@@ -148,8 +156,16 @@ def _set_email(resource: dict, value) -> None:
 
 
 def _set_manager(resource: dict, value) -> None:
+    _set_enterprise(resource, "manager", value)
+
+
+def _set_department(resource: dict, value) -> None:
+    _set_enterprise(resource, "department", value)
+
+
+def _set_enterprise(resource: dict, attribute: str, value) -> None:
     extension = dict(resource.get(ENTERPRISE_SCHEMA) or {})
-    resource[ENTERPRISE_SCHEMA] = extension | {"manager": value}
+    resource[ENTERPRISE_SCHEMA] = extension | {attribute: value}
 
 
 def user_name_filter(text: str) -> str:

@@ -6,8 +6,10 @@ from sqlalchemy import select
 
 from services.pathways import advancement, overviews, progress
 from services.pathways.models import Person
+from shared import audit
 from shared.auth import HR_ADMIN, current_principal, sign_in_required
 from shared.errors import InvalidInput
+from shared.intranet import is_fragment_request
 from shared.web import database, event_source, now
 
 bp = Blueprint("pathways", __name__, template_folder="templates")
@@ -24,11 +26,32 @@ def my_pathway():
             session, employee_id, now=now(), within_days=current_app.config["PATHWAYS_EXPIRING_WITHIN_DAYS"]
         )
         names = overviews.catalog_names(
-            session, {achievement for pathway in pathways for level in pathway["levels"] for achievement in level["required"]}
+            session,
+            {achievement for pathway in pathways for level in pathway["levels"] for achievement in level["required"]} | expiring.keys(),
         )
     for pathway in pathways:
         pathway["recommended"] = overviews.next_recommended(pathway["levels"])
-    return render_template("pathways/my_pathway.html", pathways=pathways, names=names, expiring=expiring)
+    return render_template(
+        "pathways/my_pathway.html", pathways=pathways, names=names, expiring=expiring, next_step=next_step_of(pathways),
+        expiring_soon=sorted(expiring.items(), key=lambda item: item[1]),
+        expiring_within_days=current_app.config["PATHWAYS_EXPIRING_WITHIN_DAYS"],
+    )
+
+
+def next_step_of(pathways: list[dict]) -> dict | None:
+    """The start page's one suggestion: the first recommended credential and the level it counts towards,
+    else a level waiting for the manager or for time at the previous level; None when all are reached."""
+    for pathway in pathways:
+        if pathway["recommended"]:
+            level = next(level for level in pathway["levels"] if pathway["recommended"] in level["missing"])
+            return {"kind": "earn", "achievement": pathway["recommended"], "level": level["name"], "pathway": pathway["pathway_name"]}
+    for pathway in pathways:
+        for level in pathway["levels"]:
+            if not level["attained"] and level["request_status"] == "open":
+                return {"kind": "approval", "level": level["name"], "pathway": pathway["pathway_name"]}
+            if not level["attained"] and level["eligible_from"]:
+                return {"kind": "time", "level": level["name"], "pathway": pathway["pathway_name"], "from": level["eligible_from"]}
+    return None
 
 
 @bp.get("/team")
@@ -59,14 +82,20 @@ def approvals():
     principal = current_principal()
     skip_level = current_app.config["APPROVAL_SKIP_LEVEL"]
     with database().transaction() as session:
-        waiting = [
-            found
-            for found in advancement.requests_visible_to(session, principal.subject, everyone=False, status="open", skip_level=skip_level)
-            if advancement.may_decide(session, found, principal.subject, skip_level=skip_level)
-        ]
-        reports = select(Person).where(Person.employee_id.in_([found.employee_id for found in waiting]))
-        names = {person.employee_id: person.name for person in session.scalars(reports)}
+        visible = advancement.requests_visible_to(session, principal.subject, everyone=False, status="open", skip_level=skip_level)
+        people = _load_with_managers(session, {found.employee_id for found in visible})
+        waiting = [found for found in visible if advancement.may_decide(session, found, principal.subject, skip_level=skip_level)]
+        names = {found.employee_id: people[found.employee_id].name for found in waiting if found.employee_id in people}
     return render_template("pathways/approvals.html", requests=waiting, names=names)
+
+
+def _load_with_managers(session, employee_ids: set[str]) -> dict[str, Person]:
+    """The people and their managers in two queries, so deciding who may approve each request
+    finds them in the session instead of asking the database twice per request."""
+    people = {person.employee_id: person for person in session.scalars(select(Person).where(Person.employee_id.in_(employee_ids)))}
+    managers = {person.manager_id for person in people.values() if person.manager_id} - people.keys()
+    people |= {person.employee_id: person for person in session.scalars(select(Person).where(Person.employee_id.in_(managers)))}
+    return people
 
 
 @bp.post("/approvals/<request_id>")
@@ -77,16 +106,25 @@ def decide(request_id):
     comment = request.form.get("comment", "")
     if decision not in ("approve", "reject") or len(comment) > 2000:
         raise InvalidInput("choose approve or reject, with a comment of at most 2000 characters")
+    decider, skip_level = current_principal().subject, current_app.config["APPROVAL_SKIP_LEVEL"]
     with database().transaction() as session:
         decided = advancement.decide(
             session,
             request_id,
-            decider_id=current_principal().subject,
+            decider_id=decider,
             approve=decision == "approve",
             comment=comment,
             now=now(),
             source=event_source(),
-            skip_level=current_app.config["APPROVAL_SKIP_LEVEL"],
+            skip_level=skip_level,
         )
+        audit.record(session, f"advancement_request.{decided.status}", "advancement_request", decided.id,
+                     {"employee_id": decided.employee_id, "pathway_id": decided.pathway_id, "level": decided.level})
+        if is_fragment_request():  # decided in place: the request's card becomes its outcome
+            person = session.get(Person, decided.employee_id)
+            visible = advancement.requests_visible_to(session, decider, everyone=False, status="open", skip_level=skip_level)
+            remaining = any(advancement.may_decide(session, found, decider, skip_level=skip_level) for found in visible)
+            return render_template("pathways/_decided.html", decided=decided, name=person.name if person else decided.employee_id,
+                                   remaining=remaining)
         flash(f"Request {decided.status}.")
     return redirect(url_for(".approvals"))

@@ -1,7 +1,8 @@
-"""The pathways worker: keeps progress and opens advancement requests, and relays its outbox."""
+"""The pathways worker: keeps progress and opens advancement requests, refreshes HR's analytics, and relays its outbox."""
 
 import sys
 
+from services.pathways.analytics import SnapshotRefresher
 from services.pathways.app import create_app
 from services.pathways.handlers import TOPICS, build_handlers
 from shared.worker import serve
@@ -12,5 +13,6 @@ if __name__ == "__main__":
             create_app,
             lambda app: build_handlers(source=app.config["EVENT_SOURCE"], clock=app.extensions["clock"]),
             TOPICS,
+            loops=lambda app: (SnapshotRefresher(app.extensions["database"], app.extensions["clock"]).run,),
         )
     )

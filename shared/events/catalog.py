@@ -263,6 +263,8 @@ class PersonUpserted(EventData):
     # and an IANA time zone, e.g. Europe/Berlin.
     locale = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=35))
     time_zone = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=64))
+    # Added within v1 (older producers omit it; null: not known): the department HR's analytics group people by.
+    department = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=200))
 
 
 @dataclass(frozen=True)

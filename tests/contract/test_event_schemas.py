@@ -137,6 +137,7 @@ EXAMPLES = {
         "active": True,
         "locale": "en-GB",
         "time_zone": "Europe/London",
+        "department": "Data & Analytics",
     },
 }
 

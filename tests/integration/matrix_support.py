@@ -17,7 +17,8 @@ from tests.support import bearer, unique
 
 FORM_PAGES = {"issuer": "/assessments/record", "notifications": "/preferences"}  # a page of the service with a form (pathways: "/")
 # Where a form's own area has a page, its token comes from there (the page its role opens).
-AREA_FORM_PAGES = {("issuer", "/catalog"): "/catalog", ("pathways", "/designer"): "/designer"}
+AREA_FORM_PAGES = {("issuer", "/catalog"): "/catalog", ("pathways", "/designer"): "/designer",
+                   ("issuer", "/bulk-issuances"): "/bulk-issuances", ("pathways", "/people/import"): "/people/import"}
 ROLES = ("anonymous", "employee", "other_employee", "manager", "other_manager", "hr", "assessor", "lms", "idp")
 MACHINE_CLIENTS = ("lms", "idp")  # client credentials: never a browser session
 COMPLETED = "skillstack.academy.assessment.completed.v1"
@@ -214,6 +215,12 @@ REQUESTS = {
     ("issuer", "PUT", "/api/credentials/<credential_id>/sharing"): lambda w: {
         "path": f"/api/credentials/{w.credential()}/sharing", "json": {"public": True}},
     ("issuer", "GET", "/wallet"): lambda w: {"marker": w.credential()},
+    ("issuer", "GET", "/wallet/summary"): lambda w: {"marker": w.credential()},
+    ("issuer", "POST", "/catalog/preview"): lambda w: {"data": catalog_form()},
+    ("issuer", "POST", "/bulk-issuances"): lambda w: {"data": {"awards": (io.BytesIO(awards_csv(w).encode()), "awards.csv", "text/csv")}},
+    ("issuer", "GET", "/bulk-issuances/<job_id>"): lambda w: {"path": f"/bulk-issuances/{bulk_issuance(w)}"},
+    ("issuer", "POST", "/bulk-issuances/<job_id>/start"): lambda w: {"path": f"/bulk-issuances/{bulk_issuance(w)}/start"},
+    ("issuer", "GET", "/bulk-issuances/<job_id>/progress"): lambda w: {"path": f"/bulk-issuances/{bulk_issuance(w)}/progress"},
     ("issuer", "POST", "/wallet/<credential_id>/sharing"): lambda w: {
         "path": f"/wallet/{w.credential()}/sharing", "data": {"public": "true"}},
     ("issuer", "POST", "/api/bulk-issuances"): lambda w: {"data": awards_csv(w), "content_type": "text/csv"},
@@ -263,6 +270,9 @@ REQUESTS = {
     ("pathways", "POST", "/designer/<pathway_id>/edit"): lambda w: {"path": f"/designer/{w.team.pathway_id}/edit", "data": {
         "name": "Data Analyst", "level_0_name": "Junior", "level_0_all_of": w.team.level_one, "level_0_approval": "yes"}},
     ("pathways", "GET", "/approvals"): lambda w: {"marker": w.open_request()},
+    ("pathways", "POST", "/people/import/check"): lambda w: {
+        "data": {"chart": (io.BytesIO(w.new_hire_chart().encode()), "chart.csv", "text/csv"), "mode": "incremental"}},
+    ("pathways", "POST", "/people/import/apply"): lambda w: {"data": {"chart": w.new_hire_chart(), "mode": "incremental"}},
     ("pathways", "GET", "/team"): lambda w: {"marker": "Ada Lovelace"},  # the employee, by the team's org chart
     ("pathways", "POST", "/approvals/<request_id>"): lambda w: {
         "path": f"/approvals/{w.open_request()}", "data": {"decision": "approve", "comment": "Well earned"}},
@@ -285,6 +295,9 @@ REQUESTS = {
     ("notifications", "POST", "/unsubscribe/<token>"): lambda w: {
         "path": f"/unsubscribe/{unsubscribe_token(SECRET_KEY, w.team.employee, 'credential-issued')}"},
 }
+# The shared static files (shared.intranet), served by each service under its prefix.
+REQUESTS |= {(service, "GET", "/assets/<path:filename>"): lambda w: {"path": "/assets/skillstack.css"}
+             for service in ("issuer", "pathways", "notifications")}
 
 
 def request_for(world: World, method: str, rule: str) -> dict:

@@ -58,11 +58,16 @@ def browser(signed_in: int, *, signed_out: int = 302, **per_person: int) -> dict
 SHARED = {  # mounted by every service (shared.web, shared.sso)
     ("GET", "/healthz"): everyone(200),
     ("GET", "/readyz"): everyone(200),
+    # Prometheus only: a token with the metrics:read scope, which no role here has (it gets 200 in
+    # tests/integration/test_operations_web.py); METRICS_PUBLIC=true opens it on a private network.
+    ("GET", "/metrics"): authenticated(403),
     ("GET", "/api/openapi.json"): everyone(200),
+    ("GET", "/api/audit-log"): only(hr=200),  # shared.audit: each service's own log
     ("GET", "/auth/login"): everyone(302),  # to the IdP's authorization endpoint
     ("GET", "/auth/callback"): everyone(400),  # no sign-in under way (no state): refused, whoever calls
     ("POST", "/auth/logout"): browser(302, signed_out=400),  # to the IdP's end-session endpoint
     ("GET", "/auth/signed-out"): everyone(302),
+    ("GET", "/assets/<path:filename>"): everyone(200),  # shared.intranet: the design system and Skillstack's styles
 }
 SERVICES = ("issuer", "pathways", "notifications")
 
@@ -86,11 +91,20 @@ EXPECTED = {(service, method, rule): row for service in SERVICES for (method, ru
     ("issuer", "POST", "/catalog/<achievement_id>/edit"): browser(403, signed_out=400, hr=302),
     ("issuer", "POST", "/catalog/<achievement_id>/retire"): browser(403, signed_out=400, hr=302),
     ("issuer", "POST", "/catalog/<achievement_id>/image"): browser(403, signed_out=400, hr=302),
+    ("issuer", "POST", "/catalog/preview"): browser(403, signed_out=400, hr=200),  # the live badge preview (htmx)
+    ("issuer", "GET", "/bulk-issuances"): browser(403, hr=200),
+    ("issuer", "POST", "/bulk-issuances"): browser(403, signed_out=400, hr=302),
+    ("issuer", "GET", "/bulk-issuances/<job_id>"): browser(403, hr=200),
+    ("issuer", "POST", "/bulk-issuances/<job_id>/start"): browser(403, signed_out=400, hr=302),
+    ("issuer", "GET", "/bulk-issuances/<job_id>/progress"): browser(403, hr=200),
+    ("issuer", "GET", "/analytics/assessments"): browser(403, hr=200),
+    ("issuer", "GET", "/analytics/assessments.csv"): browser(403, hr=200),
     ("issuer", "GET", "/api/credentials"): owner_hr(200),  # ?employee_id=<the employee>
     ("issuer", "GET", "/api/credentials/<credential_id>"): owner_hr(200),
     ("issuer", "POST", "/api/credentials/<credential_id>/revoke"): only(hr=200),
     ("issuer", "PUT", "/api/credentials/<credential_id>/sharing"): only(employee=200),  # the holder alone decides
     ("issuer", "GET", "/wallet"): browser(200),  # filtered: see LISTED_TO
+    ("issuer", "GET", "/wallet/summary"): everyone(200),  # a fragment: the caller's own, a sign-in link when signed out
     ("issuer", "POST", "/wallet/<credential_id>/sharing"): browser(403, signed_out=400, employee=302),  # the holder alone
     ("issuer", "POST", "/api/bulk-issuances"): only(hr=201),
     ("issuer", "GET", "/api/bulk-issuances/<job_id>"): only(hr=200),
@@ -133,11 +147,18 @@ EXPECTED = {(service, method, rule): row for service in SERVICES for (method, ru
     ("pathways", "POST", "/approvals/<request_id>"): browser(403, signed_out=400, manager=302),
     ("pathways", "GET", "/team"): browser(200),  # filtered: see LISTED_TO
     ("pathways", "GET", "/overview"): browser(403, hr=200),
+    ("pathways", "GET", "/analytics"): browser(403, hr=200),
+    ("pathways", "GET", "/analytics/credentials-per-month.csv"): browser(403, hr=200),
+    ("pathways", "GET", "/analytics/skills-coverage.csv"): browser(403, hr=200),
+    ("pathways", "GET", "/analytics/time-to-decision.csv"): browser(403, hr=200),
     ("pathways", "GET", "/designer"): browser(403, hr=200),
     ("pathways", "GET", "/designer/new"): browser(403, hr=200),
     ("pathways", "POST", "/designer/new"): browser(403, signed_out=400, hr=302),
     ("pathways", "GET", "/designer/<pathway_id>/edit"): browser(403, hr=200),
     ("pathways", "POST", "/designer/<pathway_id>/edit"): browser(403, signed_out=400, hr=302),
+    ("pathways", "GET", "/people/import"): browser(403, hr=200),
+    ("pathways", "POST", "/people/import/check"): browser(403, signed_out=400, hr=200),  # the dry run's report
+    ("pathways", "POST", "/people/import/apply"): browser(403, signed_out=400, hr=302),
     ("notifications", "GET", "/api/inbox"): authenticated(200),  # filtered: see LISTED_TO
     ("notifications", "GET", "/api/inbox/unread-count"): authenticated(200),
     ("notifications", "POST", "/api/inbox/<item_id>/read"): only(404, employee=200),  # someone else's: not found
@@ -149,6 +170,8 @@ EXPECTED = {(service, method, rule): row for service in SERVICES for (method, ru
     ("notifications", "DELETE", "/api/webhooks/<webhook_id>"): only(404, employee=204, hr=204),  # someone else's: not found
     ("notifications", "GET", "/api/deliveries"): only(hr=200),
     ("notifications", "GET", "/inbox"): browser(200),  # filtered: see LISTED_TO
+    ("notifications", "GET", "/inbox/unread"): everyone(200),  # fragments: the caller's own, nothing when signed out
+    ("notifications", "GET", "/inbox/summary"): everyone(200),
     ("notifications", "POST", "/inbox/<item_id>/read"): browser(404, signed_out=400, employee=302),
     ("notifications", "POST", "/inbox/read-all"): browser(302, signed_out=400),
     ("notifications", "GET", "/preferences"): browser(200),
@@ -164,6 +187,7 @@ EXPECTED = {(service, method, rule): row for service in SERVICES for (method, ru
 LISTED_TO = {
     ("issuer", "GET", "/api/credentials"): {"employee", "hr"},
     ("issuer", "GET", "/wallet"): {"employee"},
+    ("issuer", "GET", "/wallet/summary"): {"employee"},
     ("pathways", "GET", "/api/advancement-requests"): {"employee", "manager", "hr"},
     ("pathways", "GET", "/approvals"): {"manager"},
     ("pathways", "GET", "/team"): {"manager"},

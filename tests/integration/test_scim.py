@@ -85,7 +85,7 @@ def test_the_idp_creates_a_person_who_is_stored_announced_and_read_back(pathways
                                       "manager_id": boss, "active": True}
     [announced] = outbox_rows(pathways, PERSON_UPSERTED, alan)
     assert announced["payload"]["data"] == {"employee_id": alan, "email": f"{alan}@example.com", "name": "Alan Turing",
-                                            "manager_id": boss, "active": True, "locale": None, "time_zone": None}
+                                            "manager_id": boss, "active": True, "locale": None, "time_zone": None, "department": None}
     assert "locale" not in created and "timezone" not in created  # unassigned: left out
 
     read = scim(pathways, "GET", f"/Users/{alan}")

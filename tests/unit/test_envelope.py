@@ -31,7 +31,7 @@ def test_a_well_formed_event_is_read_with_its_attributes_and_defaults():
 
     assert (event.id, event.type, event.source, event.subject) == ("evt-1", PERSON_UPSERTED, "urn:skillstack:pathways", "emp-1042")
     assert event.time == datetime(2025, 3, 14, 9, 30, tzinfo=UTC)
-    assert event.data == PERSON | {"manager_id": None, "active": True, "locale": None, "time_zone": None}
+    assert event.data == PERSON | {"manager_id": None, "active": True, "locale": None, "time_zone": None, "department": None}
 
 
 def test_an_event_made_by_new_event_reads_back_identically():

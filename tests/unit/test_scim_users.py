@@ -18,7 +18,7 @@ def ada() -> Person:
 def ada_values(**changes) -> dict:
     """Ada's directory values, with some changed."""
     return {"email": "ada@example.com", "name": "Ada Lovelace", "manager_id": "e-0", "active": True, "locale": "en-GB",
-            "time_zone": "Europe/London"} | changes
+            "time_zone": "Europe/London", "department": None} | changes
 
 
 def test_a_user_as_an_idp_sends_it_becomes_directory_values():
@@ -27,7 +27,7 @@ def test_a_user_as_an_idp_sends_it_becomes_directory_values():
                 ENTERPRISE_SCHEMA: {"manager": {"value": "e-0"}}, "active": "False"}
 
     assert values_of(resource) == ("e-2", {"email": "grace@example.com", "name": "Grace Hopper", "manager_id": "e-0", "active": False,
-                                           "locale": None, "time_zone": None})
+                                           "locale": None, "time_zone": None, "department": None})
 
 
 def test_the_core_locale_and_timezone_attributes_are_the_persons_locale_and_time_zone():
@@ -36,7 +36,7 @@ def test_the_core_locale_and_timezone_attributes_are_the_persons_locale_and_time
     empty = resource | {"locale": "", "timezone": None}
 
     assert values_of(resource)[1] == {"email": "emmy@example.com", "name": "Emmy Noether", "manager_id": None, "active": True,
-                                      "locale": "de-DE", "time_zone": "Europe/Berlin"}
+                                      "locale": "de-DE", "time_zone": "Europe/Berlin", "department": None}
     assert values_of(empty)[1] == values_of(resource)[1] | {"locale": None, "time_zone": None}
 
 
@@ -47,6 +47,18 @@ def test_a_person_round_trips_through_their_resource():
     assert resource["meta"] == {"resourceType": "User", "lastModified": "2027-05-04T09:00:00+00:00", "location": LOCATION}
     assert (resource["locale"], resource["timezone"]) == ("en-GB", "Europe/London")
     assert values_of(resource) == ("e-1", ada_values())
+
+
+def test_the_enterprise_department_is_the_persons_department_and_a_patch_changes_it():
+    person = ada()
+    person.department = "Data & Analytics"
+
+    resource = resource_of(person, LOCATION)
+    moved = patched(resource, {"Operations": [{"op": "replace", "path": f"{ENTERPRISE_SCHEMA}:department", "value": "Research"}]})
+
+    assert resource[ENTERPRISE_SCHEMA] == {"manager": {"value": "e-0"}, "department": "Data & Analytics"}
+    assert values_of(resource)[1] == ada_values(department="Data & Analytics")
+    assert values_of(moved)[1] == ada_values(department="Research")
 
 
 def test_a_person_without_locale_or_time_zone_has_neither_attribute():
