@@ -88,6 +88,7 @@ def _worker_env(service: str, database_url: str, kafka_bootstrap: str, smtp_port
     env |= {
         "SKILLSTACK_KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "SKILLSTACK_INTRANET_URL": "http://intranet.test",
+        "SKILLSTACK_METRICS_PORT": "0",  # no metrics server: parallel workers would contend for its port
         prefix + "DATABASE_URL": database_url,
         "SKILLSTACK_NOTIFICATIONS_SMTP_PORT": str(smtp_port),
         "SKILLSTACK_NOTIFICATIONS_DELIVERY_RETRY_BASE_SECONDS": "0.2",
@@ -108,24 +109,34 @@ def identity() -> Keycloak:
     return Keycloak(base_url, os.environ["SKILLSTACK_TEST_KEYCLOAK_ADMIN_PASSWORD"])
 
 
-@pytest.fixture(scope="package")
-def platform(service_databases, kafka_bootstrap, identity):
+def _service_app(service: str, database_url: str, kafka_bootstrap: str, identity: Keycloak, **overrides):
+    """One service's Flask app on this session's database and broker, trusting the real identity provider."""
     from services.issuer.app import create_app as issuer
     from services.notifications.app import create_app as notifications
     from services.pathways.app import create_app as pathways
 
+    factories = {"issuer": issuer, "pathways": pathways, "notifications": notifications}
+    config = service_config(service, database_url, kafka_bootstrap) | _identity_config(service, identity)
+    if service == "notifications":
+        config |= LOOPBACK_WEBHOOKS
+    return factories[service](config | overrides)
+
+
+def _serve(app, port: int = 0):
+    """Serve a WSGI app on loopback in a background thread; the server (stop it with shutdown())."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture(scope="package")
+def platform(service_databases, kafka_bootstrap, identity):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     mail = MailCatcher(free_port())
     mail.start()
-    factories = {"issuer": issuer, "pathways": pathways, "notifications": notifications}
     servers, urls = [], {}
     for service in SERVICES:
-        config = service_config(service, service_databases[service], kafka_bootstrap) | _identity_config(service, identity)
-        if service == "notifications":
-            config |= LOOPBACK_WEBHOOKS
-        app = factories[service](config)
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server = _serve(_service_app(service, service_databases[service], kafka_bootstrap, identity))
         servers.append(server)
         urls[service] = f"http://127.0.0.1:{server.server_port}"
     running = Platform(urls=urls, mail=mail, identity=identity, kafka_bootstrap=kafka_bootstrap)
@@ -143,3 +154,22 @@ def platform(service_databases, kafka_bootstrap, identity):
         server.shutdown()
     mail.stop()
     assert exit_codes == {service: 0 for service in SERVICES}, f"workers did not stop gracefully: {exit_codes}"
+
+
+@pytest.fixture(scope="package")
+def intranet(platform, service_databases, kafka_bootstrap, identity) -> str:
+    """The intranet as people reach it: the three services under one origin behind the local gateway
+    (deploy/gateway.py: /issuer/, /pathways/, /notifications/, the issuer's public pages at the root),
+    with the platform's workers doing their background work. Its origin, e.g. http://127.0.0.1:41234."""
+    from deploy.gateway import create_gateway
+
+    gateway_port = free_port()
+    origin = f"http://127.0.0.1:{gateway_port}"
+    servers = {
+        service: _serve(_service_app(service, service_databases[service], kafka_bootstrap, identity, BEHIND_PROXY=True, INTRANET_URL=origin))
+        for service in SERVICES
+    }
+    gateway = _serve(create_gateway({service: str(server.server_port) for service, server in servers.items()}), gateway_port)
+    yield origin
+    for server in (gateway, *servers.values()):
+        server.shutdown()
