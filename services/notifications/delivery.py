@@ -7,11 +7,13 @@ ever blocking events or the other channel.
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services.notifications.models import Delivery
 from shared.db import Database
@@ -78,7 +80,19 @@ class Dispatcher:
     def send_batch(self, due: list[Delivery], targets: dict) -> int:
         raise NotImplementedError
 
-    def record(self, delivery_id: str, error: Exception | None) -> None:
+    def record(self, delivery_id: str, error: Exception | None, attempts: int = 30) -> None:
+        """Record an attempt's outcome, waiting out a database outage (about 2 minutes): a message that
+        went out must not be forgotten, nor the rest of the batch left to wait out its claim."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._record(delivery_id, error)
+            except (OperationalError, InterfaceError):
+                if attempt == attempts:
+                    raise
+                log.warning("%s delivery %s: recording failed; retrying", self.channel, delivery_id, exc_info=True)
+                time.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
+
+    def _record(self, delivery_id: str, error: Exception | None) -> None:
         """Mark a delivery sent, or schedule its retry, or give up after the last attempt or a permanent error."""
         now = self.clock()
         with self.database.transaction() as session:

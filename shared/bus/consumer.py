@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartition
 from kafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
 from sqlalchemy import exc as sql_errors
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.bus.kafka import dead_letter_topic
@@ -168,7 +169,42 @@ class EventConsumer:
         return first_time
 
     def _dead_letter(self, record, error: Exception, stop: threading.Event, event_type: str | None = None) -> None:
-        """Send the record, untouched, to `<topic>.dlq` with the error in headers; retry until acked."""
+        """Send the record, untouched, to `<topic>.dlq` with the error in headers, once: retry until acked,
+        then note it in processed_events, so that a redelivery (an offset commit lost in a rebalance, a
+        crash before the batch's commit) is not dead-lettered again."""
+        letter = {"consumer_group": self.group, "event_id": _dead_letter_id(record), "event_type": "dead-letter"}
+        if self._until_done(lambda: self._noted(letter), stop):
+            log.info("%s[%d]@%d was dead-lettered before; skipped", record.topic, record.partition, record.offset)
+            return
+        self._send_dead_letter(record, error, stop, event_type)
+        self._until_done(lambda: self._note(letter), stop)
+
+    def _until_done(self, action: Callable[[], bool | None], stop: threading.Event) -> bool | None:
+        """Run a database action, retrying while the database is unavailable, until done or stopped."""
+        outages = 0
+        while True:
+            try:
+                return action()
+            except TRANSIENT_ERRORS as error:
+                outages += 1
+                log.warning("dead-letter bookkeeping failed; retrying: %r", error)
+                if stop.wait(self._delay(outages)):
+                    raise Stopping()
+
+    def _noted(self, letter: dict) -> bool:
+        """Whether this group dead-lettered the record before."""
+        with self.database.transaction() as session:
+            return session.scalar(select(processed_events.c.event_id).where(
+                processed_events.c.consumer_group == letter["consumer_group"], processed_events.c.event_id == letter["event_id"]
+            )) is not None
+
+    def _note(self, letter: dict) -> None:
+        """Record that this group dead-lettered the record."""
+        with self.database.transaction() as session:
+            insert_if_absent(session, processed_events, letter | {"processed_at": self.now()})
+
+    def _send_dead_letter(self, record, error: Exception, stop: threading.Event, event_type: str | None) -> None:
+        """Send the record with the error in headers; retry until acked."""
         headers = list(record.headers or []) + [
             ("dlq.error", str(error)[:4000].encode()),
             ("dlq.error.class", type(error).__name__.encode()),
@@ -179,6 +215,8 @@ class EventConsumer:
             ("dlq.time", self.now().isoformat().encode()),
         ]
         attempt, value = 0, record.value
+        if record.key is None and value is None:  # the Java client sends such records; kafka-python cannot
+            value, headers = b"", headers + [("dlq.value.null", b"true")]
         while True:
             try:
                 self.producer.send(dead_letter_topic(record.topic), key=record.key, value=value, headers=headers).get(timeout=30)
@@ -197,6 +235,12 @@ class EventConsumer:
                 log.warning("dead-letter send failed; retrying", exc_info=True)
                 if stop.wait(self._delay(attempt)):
                     raise Stopping()
+
+
+def _dead_letter_id(record) -> str:
+    """A dead letter's id in processed_events: where it came from (and when, should a topic be recreated)."""
+    source = f"{record.topic}/{record.partition}/{record.offset}/{record.timestamp}"
+    return "dlq:" + hashlib.sha256(source.encode()).hexdigest()
 
 
 def _header_text(headers: dict, name: str) -> str | None:

@@ -28,6 +28,9 @@ def make_producer(bootstrap_servers: str, client_id: str) -> KafkaProducer:
         # Headroom over the broker's 1 MiB records: a dead letter is a record at the limit plus its
         # dlq.* headers. The broker still enforces each topic's own limit on the compressed batch.
         max_request_size=2 * 1024 * 1024,
+        # kafka-python's reconnect backoff grows to 30 s (the Java client's stops at 1 s): after an
+        # outage the worker would sit that long with the broker back. Same for the consumer.
+        reconnect_backoff_max_ms=1_000,
     )
 
 
@@ -45,6 +48,7 @@ def make_consumer(bootstrap_servers: str, group_id: str, topics: list[str]) -> K
         # the client's 45 s default. Heartbeats run on a background thread, so long batches are fine.
         session_timeout_ms=10_000,
         heartbeat_interval_ms=3_000,
+        reconnect_backoff_max_ms=1_000,
     )
 
 

@@ -34,7 +34,7 @@ class LagReporter:
         self.checked_at = self.clock()
         owned = list(self.consumer.assignment())
         try:
-            ends = self.consumer.end_offsets(owned) if owned else {}
+            ends = self.consumer.end_offsets(owned, timeout_ms=1000) if owned else {}  # never hold up the poll loop
             positions = {partition: self.consumer.position(partition, timeout_ms=1000) for partition in ends}
         except KafkaError as error:  # IllegalStateError too: a rebalance took a partition meanwhile
             log.info("consumer lag not refreshed: %r", error)

@@ -19,6 +19,7 @@ class Record:
     value: bytes | None
     key: bytes | None = None
     headers: list[tuple[str, bytes]] = field(default_factory=list)
+    timestamp: int = 0
 
 
 @dataclass

@@ -76,7 +76,7 @@ class LaggingConsumer:
     def assignment(self):
         return set(self.positions)
 
-    def end_offsets(self, partitions):
+    def end_offsets(self, partitions, timeout_ms=None):
         return {partition: self.ends[partition] for partition in partitions}
 
     def position(self, partition, timeout_ms=None):

@@ -73,7 +73,9 @@ class Worker:
 
     def processed(self) -> list[str]:
         with self.database.transaction() as session:
-            return list(session.scalars(select(processed_events.c.event_id).where(processed_events.c.consumer_group == GROUP)))
+            return list(session.scalars(select(processed_events.c.event_id).where(
+                processed_events.c.consumer_group == GROUP, processed_events.c.event_type != "dead-letter"
+            )))
 
 
 def database_down() -> OperationalError:
