@@ -11,7 +11,7 @@
 #   reset   stop the server and delete its data directory
 #
 # Environment (defaults in brackets):
-#   PG_PORT [55432]  PG_USER [skillstack]  PG_PASSWORD [skillstack]
+#   PG_PORT [25432]  PG_USER [skillstack]  PG_PASSWORD [skillstack]
 #   PG_DATABASES ["skillstack_issuer skillstack_pathways skillstack_notifications"]
 #   PG_DATA [${TMPDIR:-/tmp}/skillstack-postgres-$PG_PORT]
 #   PG_BIN [newest /usr/lib/postgresql/*/bin]  PG_START_TIMEOUT [60] seconds
@@ -24,7 +24,7 @@
 # the repository (which that user may not be able to traverse).
 set -euo pipefail
 
-PG_PORT="${PG_PORT:-55432}"
+PG_PORT="${PG_PORT:-25432}"
 PG_USER="${PG_USER:-skillstack}"
 PG_PASSWORD="${PG_PASSWORD:-skillstack}"
 PG_DATABASES="${PG_DATABASES:-skillstack_issuer skillstack_pathways skillstack_notifications}"

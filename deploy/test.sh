@@ -10,7 +10,7 @@ cd "$root"
 export KAFKA_HOME="${SKILLSTACK_TEST_KAFKA_HOME:-$root/.local/test-kafka}"
 export KAFKA_PORT="${SKILLSTACK_TEST_KAFKA_PORT:-19092}"
 export KAFKA_CONTROLLER_PORT="${SKILLSTACK_TEST_KAFKA_CONTROLLER_PORT:-19093}"
-export PG_PORT="${SKILLSTACK_TEST_PG_PORT:-55432}"
+export PG_PORT="${SKILLSTACK_TEST_PG_PORT:-25432}"  # below the ephemeral port range (32768-60999): no outgoing connection can hold it
 export KEYCLOAK_HOME="${SKILLSTACK_TEST_KEYCLOAK_HOME:-$root/.local/test-keycloak}"
 export KEYCLOAK_PORT="${SKILLSTACK_TEST_KEYCLOAK_PORT:-18080}"
 

@@ -3,6 +3,7 @@ pathway shows the need to recertify. Through the real issuer worker, Kafka, path
 
 from datetime import UTC, datetime, timedelta
 
+from babel.dates import format_date
 from sqlalchemy import create_engine, text
 
 from tests.e2e.scenario import Academy
@@ -68,7 +69,7 @@ def test_expiry_is_announced_once_per_credential_across_a_worker_restart(platfor
 
     wait_for(lambda: len(subjects()) == 2, timeout=30, message="the expired and expiring emails")
     assert subjects() == [
-        'Your credential "Python Foundations" expires on ' + python_until.date().isoformat(),
+        'Your credential "Python Foundations" expires on ' + format_date(python_until, "long", locale="en"),
         'Your credential "SQL Foundations" has expired',
     ]
     wait_for(lambda: held(academy.sql) == "expired", timeout=30, message="pathways to see the expiry")
@@ -84,7 +85,7 @@ def test_expiry_is_announced_once_per_credential_across_a_worker_restart(platfor
     wait_for(lambda: len(subjects()) == 3, timeout=60, message="the second expired email")
     wait_for(lambda: held(academy.python) == "expired", timeout=30, message="pathways to see the second expiry")
     assert subjects() == [
-        'Your credential "Python Foundations" expires on ' + python_until.date().isoformat(),
+        'Your credential "Python Foundations" expires on ' + format_date(python_until, "long", locale="en"),
         'Your credential "Python Foundations" has expired',
         'Your credential "SQL Foundations" has expired',
     ]
