@@ -4,10 +4,13 @@ Each check says what it found, so a verifier learns exactly why a credential fai
 """
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 from jsonschema import Draft201909Validator, FormatChecker
 from sqlalchemy import select
@@ -47,21 +50,32 @@ def verify(token: str, *, keys: SigningKeys, issuer: IssuerProfile, session: Ses
     if token.count(".") != 2:
         return [Check("format", False, "not a VC-JWT: expected three dot-separated parts")]
     try:
-        header, claims = keys.verify(token)
+        keys.verify(token)  # checked on every request: only tokens we signed reach the cache below
     except (JoseError, ValueError) as error:
         return [Check("proof", False, f"the signature does not match this issuer's published keys ({error.__class__.__name__}): the credential was altered or was not issued here")]
+    checks, document = _signed_content_checks(token, keys, issuer)
+    return [*checks, _validity(document, now), _status(document, session, issuer)]
+
+
+@lru_cache(maxsize=256)  # tokens we signed are a few kB: a few MB per process for the most visited badges
+def _signed_content_checks(token: str, keys: SigningKeys, issuer: IssuerProfile) -> tuple[tuple[Check, ...], Mapping[str, Any]]:
+    """Proof, issuer and schema of a token whose signature verifies: remembered per token.
+
+    A shared badge is verified again at every visit of its page; what it says and whether that
+    matches the schema (most of the CPU of a verification) cannot change for the same token,
+    unlike validity and revocation, which are checked afresh every time.
+    """
+    header, claims = keys.verify(token)
     checks = [Check("proof", True, f"signed by {issuer.did}#{header['kid']}")]
     document = {name: value for name, value in claims.items() if name not in JWT_CLAIMS}
     if document.get("issuer", {}).get("id") != issuer.did or claims.get("iss") != issuer.did:
         checks.append(Check("issuer", False, f"names {claims.get('iss')!r} as issuer, not {issuer.did!r}"))
     errors = schema_errors(document)
     checks.append(Check("schema", not errors, "; ".join(errors) if errors else "matches the Open Badges 3.0 AchievementCredential schema"))
-    checks.append(_validity(document, now))
-    checks.append(_status(document, session, issuer))
-    return checks
+    return tuple(checks), MappingProxyType(document)
 
 
-def _validity(document: dict, now: datetime) -> Check:
+def _validity(document: Mapping[str, Any], now: datetime) -> Check:
     valid_from = datetime.fromisoformat(document["validFrom"])
     if valid_from > now:
         return Check("validity", False, f"not valid before {document['validFrom']}")
@@ -70,7 +84,7 @@ def _validity(document: dict, now: datetime) -> Check:
     return Check("validity", True, "within its validity period")
 
 
-def _status(document: dict, session: Session, issuer: IssuerProfile) -> Check:
+def _status(document: Mapping[str, Any], session: Session, issuer: IssuerProfile) -> Check:
     status = document.get("credentialStatus", {})
     list_url, _, index = status.get("id", "").rpartition("#")
     if not list_url.startswith(issuer.url + "/status/") or not index.isdigit():
