@@ -2,6 +2,11 @@
 
 from typing import Any
 
+from marshmallow import validate
+
+# Text PostgreSQL can store: a NUL character or an unpaired surrogate (JSON "\ud800") is refused here, not a 500 there.
+TEXT = validate.Regexp(r"\A[^\x00\ud800-\udfff]*\Z", error="must not contain NUL characters or unpaired surrogates")
+
 
 def flatten_messages(messages: Any, path: str = "", *, whole: str = "form") -> dict[str, list[str]]:
     """Marshmallow's nested messages keyed by dotted path ({"skills.0.url": [...]}); messages about

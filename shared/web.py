@@ -2,6 +2,7 @@
 for pages), health, metrics and request ids, CSRF, sign-in, and serving behind a gateway's prefix."""
 
 from datetime import UTC, datetime
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,11 @@ class ProblemSchema(Schema):
     status = fields.Integer()
     detail = fields.String()
     errors = fields.Raw(metadata={"description": "What is wrong, field by field or row by row"})
+
+
+def problems(*statuses: int) -> dict:
+    """The error answers of an API operation, for its documentation: RFC 9457 problems, as sent here."""
+    return {status: {"description": HTTPStatus(status).phrase, "content": {PROBLEM_JSON: {"schema": ProblemSchema}}} for status in statuses}
 
 
 def problem(status: int, title: str, detail: str | None = None, errors: Any = None, headers=None) -> Response:

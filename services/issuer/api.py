@@ -18,12 +18,11 @@ from services.issuer.schemas import (
     RevocationInput,
     SharingInput,
     WalletEntryOutput,
-    problems,
 )
 from shared import audit
 from shared.auth import ASSESSOR, COMPLETIONS_SCOPE, HR_ADMIN, current_principal, require
 from shared.errors import Forbidden
-from shared.web import ApiBlueprint, database, event_source, now
+from shared.web import ApiBlueprint, database, event_source, now, problems
 
 bp = ApiBlueprint("issuer_api", __name__, url_prefix="/api", description="Credential catalog, intake and credentials")
 

@@ -13,10 +13,10 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from services.issuer import bulk_issuance
 from services.issuer.bulk_uploads import COLUMNS
-from services.issuer.schemas import BulkIssuanceOutput, BulkIssuanceReport, ProblemsPage, ProblemsQuery, problems
+from services.issuer.schemas import BulkIssuanceOutput, BulkIssuanceReport, ProblemsPage, ProblemsQuery
 from shared import audit
 from shared.auth import HR_ADMIN, current_principal, require
-from shared.web import ApiBlueprint, database, now
+from shared.web import ApiBlueprint, database, now, problems
 
 bp = ApiBlueprint("issuer_bulk_api", __name__, url_prefix="/api/bulk-issuances", description="Bulk issuance from a CSV (HR)")
 

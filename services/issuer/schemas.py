@@ -1,21 +1,12 @@
 """Request and response bodies of the issuer's API."""
 
-from http import HTTPStatus
-
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.issuer.catalog import DEFAULT_COLOUR, LEVELS, SKILL_FRAMEWORKS
 from services.issuer.rules import PERCENT, RUBRIC, THRESHOLDS
-from shared.web import PROBLEM_JSON, ProblemSchema
+from shared.validation import TEXT
 
 SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$", error="use 2-64 lowercase letters, digits and dashes")
-# Text PostgreSQL can store: a NUL character or an unpaired surrogate (JSON "\ud800") is refused here, not a 500 there.
-TEXT = validate.Regexp(r"\A[^\x00\ud800-\udfff]*\Z", error="must not contain NUL characters or unpaired surrogates")
-
-
-def problems(*statuses: int) -> dict:
-    """The error answers of an API operation, for its documentation: RFC 9457 problems, as shared.web sends them."""
-    return {status: {"description": HTTPStatus(status).phrase, "content": {PROBLEM_JSON: {"schema": ProblemSchema}}} for status in statuses}
 
 
 class Skill(Schema):

@@ -23,10 +23,9 @@ Not a full LRS: no GET, no /about, no voiding (HR revokes a credential), no Basi
 from flask import request
 
 from services.issuer import intake
-from services.issuer.schemas import problems
 from services.issuer.xapi_statements import ReadStatement, read_statements
 from shared.auth import COMPLETIONS_SCOPE, require
-from shared.web import ApiBlueprint, database, event_source, now
+from shared.web import ApiBlueprint, database, event_source, now, problems
 
 bp = ApiBlueprint("issuer_xapi", __name__, url_prefix="/api/xapi", description="xAPI statements from an LMS")
 

@@ -6,11 +6,11 @@ from services.notifications import delivery_log, inbox, preferences, webhooks
 from services.notifications.config import listed
 from services.notifications.schemas import (
     DeliveryOutput, DeliveryQuery, InboxItemOutput, InboxQuery, MarkedOutput, PreferencesInput, PreferencesOutput,
-    UnreadCountOutput, WebhookInput, WebhookOutput, problems,
+    UnreadCountOutput, WebhookInput, WebhookOutput,
 )
 from shared import audit
 from shared.auth import HR_ADMIN, current_principal, require
-from shared.web import ApiBlueprint, database, now
+from shared.web import ApiBlueprint, database, now, problems
 
 bp = ApiBlueprint("notifications_api", __name__, url_prefix="/api", description="Inbox, preferences, webhooks and the delivery log")
 

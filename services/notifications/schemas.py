@@ -1,20 +1,10 @@
 """Request and response bodies of the notifications API."""
 
-from http import HTTPStatus
-
 from marshmallow import Schema, fields, validate
 
 from services.notifications.preferences import KINDS, MODES
 from services.notifications.webhooks import FORMATS, PERSONAL, TEAM
-from shared.web import PROBLEM_JSON, ProblemSchema
-
-# Text PostgreSQL can store: a NUL character or an unpaired surrogate (JSON "\ud800") is refused here, not a 500 there.
-TEXT = validate.Regexp(r"\A[^\x00\ud800-\udfff]*\Z", error="must not contain NUL characters or unpaired surrogates")
-
-
-def problems(*statuses: int) -> dict:
-    """The error answers of an API operation, for its documentation: RFC 9457 problems, as shared.web sends them."""
-    return {status: {"description": HTTPStatus(status).phrase, "content": {PROBLEM_JSON: {"schema": ProblemSchema}}} for status in statuses}
+from shared.validation import TEXT
 
 
 class InboxQuery(Schema):

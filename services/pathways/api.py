@@ -22,12 +22,11 @@ from services.pathways.schemas import (
     RequestHistoryOutput,
     RequestQuery,
     WithdrawalInput,
-    problems,
 )
 from shared import audit
 from shared.auth import HR_ADMIN, current_principal, require
 from shared.errors import Forbidden, InvalidInput
-from shared.web import ApiBlueprint, database, event_source, now
+from shared.web import ApiBlueprint, database, event_source, now, problems
 
 bp = ApiBlueprint("pathways_api", __name__, url_prefix="/api", description="Pathways, directory and advancement")
 
