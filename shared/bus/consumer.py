@@ -77,9 +77,17 @@ class EventConsumer:
 
     def run(self, stop: threading.Event) -> None:
         """Poll, handle and commit until stopped; a stop mid-retry leaves that record uncommitted."""
+        outages = 0
         while not stop.is_set():
             self.last_activity = time.monotonic()
-            batch = self.consumer.poll(timeout_ms=500)
+            try:
+                batch = self.consumer.poll(timeout_ms=500)
+            except KafkaError as error:  # the broker is away (e.g. no coordinator): wait, never crash the worker
+                outages += 1
+                log.warning("poll failed; retrying: %r", error)
+                stop.wait(self._delay(outages))
+                continue
+            outages = 0
             offsets: dict[TopicPartition, OffsetAndMetadata] = {}
             try:
                 for partition, records in batch.items():

@@ -3,6 +3,7 @@
 import threading
 
 import pytest
+from kafka.errors import CoordinatorNotAvailableError, KafkaConnectionError
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 from sqlalchemy.exc import OperationalError
 
@@ -98,6 +99,22 @@ def test_an_event_is_handled_and_its_id_recorded(worker):
     assert worker.welcomed() == [("emp-1042", "evt-1")]
     assert worker.processed() == ["evt-1"]
     assert worker.kafka.commits == [{(TOPIC, 0): 1}]
+
+
+def test_a_poll_failing_while_the_broker_is_away_is_retried_not_a_crash(worker):
+    polls = worker.kafka.poll
+    failures = iter([KafkaConnectionError("111 ECONNREFUSED"), CoordinatorNotAvailableError()])
+
+    def poll(timeout_ms=0):
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return polls(timeout_ms)
+
+    worker.kafka.poll = poll
+    worker.run(record(person_upserted("evt-9")))
+
+    assert worker.welcomed() == [("emp-1042", "evt-9")]
 
 
 def test_an_event_delivered_twice_takes_effect_once(worker, welcomer):
