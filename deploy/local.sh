@@ -36,7 +36,7 @@ export SKILLSTACK_ISSUER_PUBLIC_URL="$SKILLSTACK_INTRANET_URL"  # verification U
 
 honcho_pid=""
 shutdown() {
-  trap - INT TERM EXIT
+  trap '' INT TERM; trap - EXIT  # a second Ctrl-C must not cut the shutdown short (Kafka and Keycloak would stay up)
   echo "local.sh: stopping"
   if [ -n "$honcho_pid" ]; then kill -TERM "$honcho_pid" 2>/dev/null || true; wait "$honcho_pid" 2>/dev/null || true; fi
   deploy/keycloak.sh stop || true
