@@ -236,10 +236,9 @@ def status_field(pid: int, name: str) -> int:
     raise KeyError(name)
 
 
-def worker(service: str, stack: Stack, *, batched: bool = False, **extra_env: str) -> Process:
-    """`python -m services.<service>.worker`, as deployed; or with bench/batched_consumer.py's consumer."""
-    argv = [sys.executable, "bench/batched_worker.py"] if batched else [sys.executable, "-m"]
-    return Process(f"{service}-worker", [*argv, f"services.{service}.worker"], service_env(service, stack, **extra_env))
+def worker(service: str, stack: Stack, **extra_env: str) -> Process:
+    """`python -m services.<service>.worker`, as deployed."""
+    return Process(f"{service}-worker", [sys.executable, "-m", f"services.{service}.worker"], service_env(service, stack, **extra_env))
 
 
 # --- timing -------------------------------------------------------------------

@@ -290,7 +290,7 @@ def top_frames(path: Path, top: int = 14) -> str:
             continue  # the relay's, the scheduler's and the dispatcher's threads
         n = int(count)
         total += n
-        handler_frame = next((name for name in ("EventConsumer._apply", "BatchedEventConsumer._handle_chunk") if name in names), None)
+        handler_frame = next((name for name in ("EventConsumer._apply", "EventConsumer._handle_together") if name in names), None)
         if handler_frame:
             handling = frames[names.index(handler_frame):]
             buckets["handling: inside psycopg (round trips to PostgreSQL)" if "Connection.wait" in names else "handling: Python CPU"] += n
@@ -343,8 +343,8 @@ def main() -> int:
     parser.add_argument("--latency-seconds", type=float, default=120, help="how long the half-peak phase sends (default 120)")
     parser.add_argument("--quick", action="store_true", help="1000 events over 100 employees, 30 s of latency: for developing")
     parser.add_argument("--profile", action="store_true", help="sample the workers with py-spy during the peak phase")
-    parser.add_argument("--consumer", choices=("shared", "batched"), default="shared",
-                        help="shared.bus's consumer (default), or bench/batched_consumer.py's: one transaction per poll batch")
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="the workers' SKILLSTACK_CONSUMER_CHUNK: records per transaction (default: the workers' own, 100; 1 is one per event)")
     add_run_options(parser, "Kafka and PostgreSQL")
     args = parser.parse_args()
     if args.quick:
@@ -360,7 +360,8 @@ def main() -> int:
         smtp_port = free_port()
         smtp = Process("smtp-sink", [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{smtp_port}", "-c", "aiosmtpd.handlers.Sink"], dict(os.environ)).start()
         processes.append(smtp)
-        workers = {service: worker(service, stack, batched=args.consumer == "batched", SKILLSTACK_NOTIFICATIONS_SMTP_PORT=str(smtp_port)).start() for service in ("issuer", "pathways", "notifications")}
+        chunk_env = {"SKILLSTACK_CONSUMER_CHUNK": str(args.chunk)} if args.chunk else {}
+        workers = {service: worker(service, stack, SKILLSTACK_NOTIFICATIONS_SMTP_PORT=str(smtp_port), **chunk_env).start() for service in ("issuer", "pathways", "notifications")}
         processes.extend(workers.values())
         define_company(stack, company)
         db = Databases(stack)
@@ -424,7 +425,7 @@ def main() -> int:
         run_header("Pipeline: completions → credentials → progress → notifications", started_at),
         f"- workload: {len(records)} completions over {len(company.employees)} employees ({len(company.managers)} managers), "
         f"{len(company.sets['A'])} credentials each; 2 pathways; {requests_opened} advancement requests opened; 3 partitions per topic; one worker per service"
-        + ("; **workers with bench/batched_consumer.py** (one transaction per poll batch of ≤ 100)" if args.consumer == "batched" else ""),
+        + (f"; **workers with SKILLSTACK_CONSUMER_CHUNK={args.chunk}**" if args.chunk else ""),
         f"- worker exit codes: {exit_codes}",
         "",
         "| figure | value | target |",
@@ -449,7 +450,7 @@ def main() -> int:
     body = "\n".join(lines)
     print(body)
     if not args.no_write:
-        write_section("pipeline" + ("-quick" if args.quick else "") + ("-batched" if args.consumer == "batched" else ""), body)
+        write_section("pipeline" + ("-quick" if args.quick else "") + (f"-chunk-{args.chunk}" if args.chunk else ""), body)
     return 0
 
 

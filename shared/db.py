@@ -3,7 +3,7 @@
 The same code runs on PostgreSQL (tests, production) and SQLite (the one-command local run).
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -84,4 +84,16 @@ def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> 
     return session.execute(statement).first() is not None
 
 
-__all__ = ["Database", "Session", "UtcDateTime", "insert", "insert_if_absent"]
+def once_per_transaction(session: Session, key: Hashable, load: Callable[[], Any]) -> Any:
+    """`load()`, remembered for the rest of the session (one transaction: `Database.transaction`).
+
+    For what a worker reads again and again while it handles a chunk of events in one transaction
+    (a pathway's levels, a manager's choices) and what nothing in that transaction changes.
+    """
+    remembered = session.info.setdefault("skillstack.remembered", {})
+    if key not in remembered:
+        remembered[key] = load()
+    return remembered[key]
+
+
+__all__ = ["Database", "Session", "UtcDateTime", "insert", "insert_if_absent", "once_per_transaction"]

@@ -6,7 +6,8 @@ supervisor restarts it, rather than leaving a half-working process behind.
 A worker serves `/metrics` and `/healthz` on `SKILLSTACK_METRICS_HOST`:`SKILLSTACK_METRICS_PORT`
 (127.0.0.1:9100; port 0 turns it off; containers bind 0.0.0.0). `/healthz` answers 503 once the
 consumer loop has not polled, handled or retried for `WORKER_LIVENESS_SECONDS` (60). The
-consumer lag gauge is refreshed every `CONSUMER_LAG_INTERVAL_SECONDS` (10).
+consumer lag gauge is refreshed every `CONSUMER_LAG_INTERVAL_SECONDS` (10). The consumer handles up to
+`CONSUMER_CHUNK` (100) records of a poll in one transaction.
 """
 
 import logging
@@ -66,7 +67,7 @@ def run_worker(
     relay = OutboxRelay(database, producer)
     event_consumer = EventConsumer(
         database, consumer, producer, group=config.get("CONSUMER_GROUP", name), handlers=handlers,
-        lag_interval=float(config.get("CONSUMER_LAG_INTERVAL_SECONDS", 10)),
+        lag_interval=float(config.get("CONSUMER_LAG_INTERVAL_SECONDS", 10)), chunk=int(config.get("CONSUMER_CHUNK", 100)),
     )
     endpoints = serve_endpoints(config, lambda: time.monotonic() - event_consumer.last_activity < float(config.get("WORKER_LIVENESS_SECONDS", 60)))
     threads = [threading.Thread(target=guarded(loop), daemon=True) for loop in (relay.run, *loops)]

@@ -3,6 +3,12 @@
 Handling an event and recording its id in `processed_events` happen in one database
 transaction; offsets are committed to Kafka only after that commit, so a crash at any point
 leads to redelivery, and redelivery is harmless.
+
+The records of a poll are handled up to `chunk` at a time in ONE transaction, each event still
+recording its own id before its handler runs: fewer round trips and commits under load, the same
+once-only effect. Should anything in a chunk fail (poison, a handler error, an outage), the
+chunk is rolled back whole and its records go one at a time through the path that retries and
+dead-letters.
 """
 
 import hashlib
@@ -62,6 +68,7 @@ class EventConsumer:
         max_delay: float = 30.0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         lag_interval: float = 10.0,
+        chunk: int = 100,
     ):
         self.database = database
         self.consumer = consumer
@@ -73,6 +80,7 @@ class EventConsumer:
         self.max_delay = max_delay
         self.now = now
         self.lag = LagReporter(consumer, interval=lag_interval)
+        self.chunk = chunk  # records per transaction: bounds the latency a chunk adds and the work redone after a failure
         self.last_activity = time.monotonic()  # the worker's liveness: the loop polled or retried lately
 
     def run(self, stop: threading.Event) -> None:
@@ -89,16 +97,46 @@ class EventConsumer:
                 continue
             outages = 0
             offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+            records = [record for found in batch.values() for record in found]
             try:
-                for partition, records in batch.items():
-                    for record in records:
-                        self.handle_record(record, stop)
-                        offsets[partition] = OffsetAndMetadata(record.offset + 1, "", -1)
+                for start in range(0, len(records), self.chunk):
+                    chunk = records[start : start + self.chunk]
+                    together = len(chunk) > 1 and self._handle_together(chunk)
+                    for record in chunk:
+                        if not together:
+                            self.handle_record(record, stop)
+                        offsets[TopicPartition(record.topic, record.partition)] = OffsetAndMetadata(record.offset + 1, "", -1)
             except Stopping:
                 pass
             finally:
                 self._commit(offsets)
             self.lag.refresh()
+
+    def _handle_together(self, records: list) -> bool:
+        """Handle records in one transaction; False, with nothing written, if any of them fails."""
+        try:
+            events = [decode(record.value) for record in records]
+        except (EventDecodeError, EventValidationError):
+            return False  # poison among them: the one-at-a-time path dead-letters it
+        outcomes = []
+        try:
+            with self.database.transaction() as session:
+                for record, event in zip(records, events):
+                    handler = self.handlers.get(event.type)
+                    if handler is None:
+                        outcomes.append("ignored")
+                        continue
+                    first_time = insert_if_absent(session, processed_events, self._processed(event))
+                    if first_time:
+                        with log_context(topic=record.topic, event_id=event.id, event_type=event.type):
+                            handler(session, event)
+                    outcomes.append("handled" if first_time else "duplicate")
+        except Exception as error:  # handler errors, outages: sorted out one record at a time
+            log.info("a chunk of %d records failed (%r); handling them one at a time", len(records), error)
+            return False
+        for record, event, outcome in zip(records, events, outcomes):
+            self._count(record, event.type, outcome)
+        return True
 
     def _commit(self, offsets: dict[TopicPartition, OffsetAndMetadata]) -> None:
         """Commit handled offsets; a failure only means those events will be seen again."""
@@ -162,19 +200,14 @@ class EventConsumer:
     def _apply(self, handler: Handler, event: Event) -> bool:
         """Run the handler and record the event id in one transaction, unless already processed; True if it ran."""
         with self.database.transaction() as session:
-            first_time = insert_if_absent(
-                session,
-                processed_events,
-                {
-                    "consumer_group": self.group,
-                    "event_id": event.id,
-                    "event_type": event.type,
-                    "processed_at": self.now(),
-                },
-            )
+            first_time = insert_if_absent(session, processed_events, self._processed(event))
             if first_time:
                 handler(session, event)
         return first_time
+
+    def _processed(self, event: Event) -> dict:
+        """The `processed_events` row that says this group handled the event."""
+        return {"consumer_group": self.group, "event_id": event.id, "event_type": event.type, "processed_at": self.now()}
 
     def _dead_letter(self, record, error: Exception, stop: threading.Event, event_type: str | None = None) -> None:
         """Send the record, untouched, to `<topic>.dlq` with the error in headers, once: retry until acked,

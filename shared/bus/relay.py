@@ -5,6 +5,9 @@ transaction first takes a transaction-level advisory lock (`pg_try_advisory_xact
 when two workers of one service run, only one relay publishes at a time and a key's events
 keep their order; the other skips the batch and tries again shortly (a standby that takes
 over when the first stops). SQLite (the one-process local run) needs no lock.
+
+Between batches the relay sleeps until a transaction of its own process publishes (the
+consumer's, `outbox.COMMITTED`) or `idle_wait` passes (events published by the web processes).
 """
 
 import logging
@@ -18,6 +21,7 @@ from kafka import KafkaProducer
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from shared.bus.outbox import COMMITTED
 from shared.bus.tables import outbox
 from shared.db import Database
 from shared.events.envelope import encode
@@ -127,6 +131,7 @@ class OutboxRelay:
         """Relay until stopped, backing off while Kafka or the database is unavailable."""
         backoff = idle_wait
         while not stop.is_set():
+            COMMITTED.clear()  # before reading: a commit from now on wakes the wait below
             try:
                 self.report_backlog()
                 sent = self.relay_once()
@@ -137,4 +142,4 @@ class OutboxRelay:
                 backoff = min(backoff * 2, max_backoff)
                 continue
             if not sent:
-                stop.wait(idle_wait)
+                COMMITTED.wait(idle_wait)

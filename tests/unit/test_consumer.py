@@ -5,6 +5,7 @@ import threading
 import pytest
 from kafka.errors import CoordinatorNotAvailableError, KafkaConnectionError
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from sqlalchemy import event as sqlalchemy_events
 from sqlalchemy.exc import OperationalError
 
 from shared.bus.consumer import EventConsumer
@@ -205,3 +206,61 @@ def test_stopping_during_an_outage_leaves_that_record_uncommitted(database):
     assert worker.welcomed() == [("emp-1042", "evt-9")]
     assert worker.kafka.commits == [{(TOPIC, 0): 1}]  # evt-10 will be delivered again after restart
     assert worker.producer.sent == []
+
+
+def count_commits(database) -> list[int]:
+    """A list that grows by one at each database commit."""
+    commits = []
+    sqlalchemy_events.listen(database.engine, "commit", lambda connection: commits.append(1))
+    return commits
+
+
+def test_the_records_of_a_poll_are_handled_in_one_transaction_each_recording_its_id(worker, welcomer):
+    commits = count_commits(worker.database)
+
+    worker.run(*(record(person_upserted(f"evt-{n}", f"emp-{n}"), offset=n) for n in range(5)))
+
+    assert len(commits) == 1
+    assert sorted(worker.processed()) == [f"evt-{n}" for n in range(5)]
+    assert sorted(worker.welcomed()) == sorted((f"emp-{n}", f"evt-{n}") for n in range(5))
+    assert worker.kafka.commits == [{(TOPIC, 0): 5}]
+
+
+def test_a_chunk_is_at_most_chunk_records_per_transaction(worker):
+    worker.consumer.chunk = 2
+    commits = count_commits(worker.database)
+
+    worker.run(*(record(person_upserted(f"evt-{n}", f"emp-{n}"), offset=n) for n in range(5)))
+
+    assert len(commits) == 3  # 2 + 2 + 1
+    assert len(worker.processed()) == 5
+
+
+def test_poison_in_a_chunk_is_dead_lettered_alone_and_the_others_take_effect_once(worker, welcomer):
+    worker.run(
+        record(person_upserted("evt-1", "emp-1"), offset=0),
+        record(b"<html>oops</html>", offset=1),
+        record(person_upserted("evt-2", "emp-2"), offset=2),
+    )
+
+    assert [sent.value for sent in worker.producer.sent] == [b"<html>oops</html>"]
+    assert sorted(worker.welcomed()) == [("emp-1", "evt-1"), ("emp-2", "evt-2")]
+    assert worker.kafka.commits == [{(TOPIC, 0): 3}]
+
+
+def test_a_handler_failing_in_a_chunk_rolls_the_chunk_back_and_each_event_still_takes_effect_once(database):
+    failing = ValueError("emp-2 has no mailbox")
+
+    def welcome_unless_emp_2(session, event):
+        Welcomer()(session, event)
+        if event.data["employee_id"] == "emp-2":
+            raise failing
+
+    worker = Worker(database, welcome_unless_emp_2)
+    worker.run(*(record(person_upserted(f"evt-{n}", f"emp-{n}"), offset=n) for n in range(1, 4)))
+
+    assert sorted(worker.welcomed()) == [("emp-1", "evt-1"), ("emp-3", "evt-3")]  # the chunk's first try left nothing behind
+    assert sorted(worker.processed()) == ["evt-1", "evt-3"]
+    [dead] = worker.producer.sent
+    assert dead.header_map["dlq.error"] == b"emp-2 has no mailbox"
+    assert worker.kafka.commits == [{(TOPIC, 0): 4}]

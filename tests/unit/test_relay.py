@@ -1,12 +1,14 @@
 """The outbox relay: committed events reach Kafka in order, exactly the committed ones, and a failure resumes in place."""
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
 from kafka.errors import KafkaTimeoutError
 from sqlalchemy import select
 
-from shared.bus.outbox import publish
+from shared.bus.outbox import COMMITTED, publish
 from shared.bus.relay import OutboxRelay
 from shared.bus.tables import outbox
 from shared.events import decode
@@ -109,3 +111,37 @@ def test_an_event_published_in_a_rolled_back_transaction_is_never_sent(database)
 
     assert producer.sent == []
     assert outbox_rows(database) == []
+
+
+def test_a_commit_that_published_wakes_the_relay_of_its_process_at_once(database):
+    producer = FakeProducer()
+    stop = threading.Event()
+    relay_thread = threading.Thread(target=relay(database, producer).run, args=(stop,), kwargs={"idle_wait": 600})
+    relay_thread.start()
+    try:
+        time.sleep(0.3)  # the relay found the outbox empty and sleeps for up to 600 s
+        publish_people(database, "emp-7")
+        deadline = time.monotonic() + 10
+        while not producer.sent and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sent_employees(producer) == ["emp-7"]  # long before the 600 s poll
+    finally:
+        stop.set()
+        COMMITTED.set()
+        relay_thread.join(timeout=5)
+
+
+def test_only_a_committed_publication_wakes_the_relay(database):
+    COMMITTED.clear()
+    with pytest.raises(RuntimeError):
+        with database.transaction() as session:
+            publish(session, PERSON_UPSERTED, {"employee_id": "emp-9", "email": "emp-9@example.com", "name": "Never Hired"},
+                    source="urn:skillstack:pathways")
+            raise RuntimeError("rolled back")
+    with database.transaction() as session:
+        session.execute(select(outbox.c.id))
+    assert not COMMITTED.is_set()
+
+    publish_people(database, "emp-10")
+
+    assert COMMITTED.is_set()
