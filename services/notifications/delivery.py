@@ -9,10 +9,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services.notifications.models import Delivery
@@ -43,16 +43,28 @@ class DeliveryFailed(Exception):
         self.permanent, self.transient = permanent, transient
 
 
+@dataclass
+class Claim:
+    """The deliveries of a batch not yet recorded, and when their lease was last extended."""
+
+    waiting: set[str] = field(default_factory=set)
+    renewed_at: datetime | None = None
+
+
 class Dispatcher:
     """Sends the due deliveries of one channel, recording each outcome; subclasses know how to send."""
 
     channel: str
-    LEASE = timedelta(minutes=10)  # a claimed batch is another worker's to retry only if this one died
+    # A claimed batch is another worker's to send only once its lease has passed: if this worker died.
+    # While the batch is being sent, the lease of what is left is extended whenever a third of it has
+    # passed; a single send is bounded by its timeout (10 s by default), well inside the lease.
+    LEASE = timedelta(seconds=60)
 
     def __init__(self, database: Database, policy: RetryPolicy, clock: Callable[[], datetime]):
         self.database = database
         self.policy = policy
         self.clock = clock
+        self.claim = Claim()
 
     def send_due(self, batch_size: int = 50) -> int:
         """Claim the due deliveries of this channel, try each once; return how many were sent.
@@ -72,6 +84,7 @@ class Dispatcher:
             for delivery in due:
                 delivery.next_attempt_at = now + self.LEASE
             targets = self.targets_of(session, due)
+        self.claim = Claim({delivery.id for delivery in due}, now)
         return self.send_batch(due, targets) if due else 0
 
     def targets_of(self, session, due: list[Delivery]) -> dict:
@@ -85,12 +98,31 @@ class Dispatcher:
         went out must not be forgotten, nor the rest of the batch left to wait out its claim."""
         for attempt in range(1, attempts + 1):
             try:
-                return self._record(delivery_id, error)
+                self._record(delivery_id, error)
+                break
             except (OperationalError, InterfaceError):
                 if attempt == attempts:
                     raise
                 log.warning("%s delivery %s: recording failed; retrying", self.channel, delivery_id, exc_info=True)
                 time.sleep(min(0.2 * 2 ** (attempt - 1), 5.0))
+        self.claim.waiting.discard(delivery_id)
+        self._keep_claim()
+
+    def _keep_claim(self) -> None:
+        """Extend the lease of the batch's unsent deliveries once a third of it has passed."""
+        now = self.clock()
+        if not self.claim.waiting or now - self.claim.renewed_at < self.LEASE / 3:
+            return
+        try:
+            with self.database.transaction() as session:
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.id.in_(self.claim.waiting), Delivery.status.in_(("pending", "retrying")))
+                    .values(next_attempt_at=now + self.LEASE)
+                )
+            self.claim.renewed_at = now
+        except (OperationalError, InterfaceError):  # the lease may lapse: at worst another worker sends some of them too
+            log.warning("%s: extending the claim on %d deliveries failed", self.channel, len(self.claim.waiting), exc_info=True)
 
     def _record(self, delivery_id: str, error: Exception | None) -> None:
         """Mark a delivery sent, or schedule its retry, or give up after the last attempt or a permanent error."""

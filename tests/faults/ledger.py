@@ -27,7 +27,7 @@ class Tally:
     inbox: Counter  # kind -> inbox items
     emails: Counter  # kind -> email deliveries
     unsent_emails: int
-    held: set[str]  # unsent email deliveries whose next attempt a dispatcher's claim pushed ahead (a 10-minute lease)
+    held: set[str]  # unsent email deliveries whose next attempt a dispatcher's claim pushed ahead (a one-minute lease)
     received: Counter  # Message-ID -> copies received
     expected_message_ids: set[str]
     dead_letters: Counter  # poison marker -> records on the DLQ
@@ -92,7 +92,7 @@ class Ledger:
             "notifications", "SELECT kind, count(*) FROM inbox_items WHERE recipient_id LIKE :p GROUP BY kind", p=like)))
         deliveries = self._rows(
             "notifications",
-            "SELECT id, kind, status, status <> 'sent' AND next_attempt_at > now() + interval '1 minute' AS held "
+            "SELECT id, kind, status, status <> 'sent' AND next_attempt_at > now() + interval '20 seconds' AS held "
             "FROM deliveries WHERE channel = 'email' AND recipient_id LIKE :p", p=like)
         held = {row.id for row in deliveries if row.held}
         self.held_since = {delivery: self.held_since.get(delivery, time.monotonic()) for delivery in held}
@@ -113,12 +113,12 @@ class Ledger:
             dead_letters=dead_letters, dead_letter_sources=sources, unpublished=unpublished, caught_up=lag_zero,
         )
 
-    def stuck(self, tally: Tally, after: float = 30.0) -> set[str]:
+    def stuck(self, tally: Tally, after: float = 15.0) -> set[str]:
         """Deliveries held by a claim for `after` seconds: not a batch in flight but one nobody will finish."""
         return {delivery for delivery in tally.held if time.monotonic() - self.held_since[delivery] > after}
 
     def expire_claims(self, deliveries: set[str]) -> None:
-        """Let these deliveries' claims run out now instead of in 10 minutes, as time would."""
+        """Let these deliveries' claims run out now instead of within the minute, as time would."""
         with self.engines["notifications"].begin() as connection:
             connection.execute(
                 text("UPDATE deliveries SET next_attempt_at = now() WHERE id = ANY(:ids) AND status <> 'sent'"), {"ids": list(deliveries)}

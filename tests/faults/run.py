@@ -60,8 +60,8 @@ class FaultRun:
           (tests/faults/test_poison.py pins that bug), each copy naming the same source offset;
         - `resent_allowed`: SMTP cannot be idempotent, so an email sent but not recorded (a killed worker,
           ADR 0003) is sent again with its Message-ID: at most this many;
-        - `release_claims`: emails a dispatcher claimed and never finished wait out a 10-minute lease; the
-          test lets such claims run out at once and says how many."""
+        - `release_claims`: emails a dispatcher claimed and never finished wait out the claim's one-minute
+          lease; the test lets such claims run out at once and says how many."""
         stream = self.stream
         stream.join()
         ledger = self.ledger
@@ -83,7 +83,7 @@ class FaultRun:
         finally:
             ledger.close()
         if released:
-            note += f"{'; ' if note else ''}{len(released)} emails held by an unfinished claim, released without waiting 10 min"
+            note += f"{'; ' if note else ''}{len(released)} emails held by an unfinished claim, released without waiting out the lease"
         figures = ledger.figures(tally)
         duplicates, losses = figures["duplicates"], figures["losses"]
         effects_doubled = sum(duplicates[name] for name in ("credentials", "requests", "inbox", "emails", "stray emails"))

@@ -3,16 +3,17 @@
 import email
 import json
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import policy
 
 import pytest
 from aiosmtpd.controller import Controller
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from services.notifications.delivery import RetryPolicy
+from services.notifications.delivery import Dispatcher, RetryPolicy
 from services.notifications.email_delivery import EmailDispatcher, SmtpSettings
 from services.notifications.handlers import build_handlers as notification_handlers
+from services.notifications.models import Delivery
 from shared.bus.consumer import EventConsumer
 from shared.bus.kafka import make_consumer, make_producer
 from shared.bus.outbox import publish
@@ -268,3 +269,51 @@ def test_emails_wait_for_the_mail_server_then_arrive_exactly_once(apps):
         assert set(parts) == {"text/plain", "text/html"}
         assert parts["text/plain"].strip() == by_recipient[person]["text_body"].strip()
         assert "SQL Foundations" in parts["text/html"]
+
+
+class SlowChannel(Dispatcher):
+    """A channel whose every send takes 25 s of its clock, noting the lease each delivery holds as it goes out."""
+
+    channel = "email"
+
+    def __init__(self, database, start: datetime):
+        super().__init__(database, RetryPolicy(), lambda: self.now)
+        self.now, self.leases = start, []
+
+    def targets_of(self, session, due):
+        return {}
+
+    def send_batch(self, due, targets):
+        for delivery in due:
+            with self.database.transaction() as session:
+                self.leases.append(session.get(Delivery, delivery.id).next_attempt_at)
+            self.now += timedelta(seconds=25)
+            self.record(delivery.id, None)
+        return len(due)
+
+
+def test_a_batch_keeps_its_claim_while_it_is_sent_and_a_dead_workers_claim_lapses_after_a_minute(apps):
+    database = apps["notifications"].extensions["database"]
+    start = datetime(1999, 1, 1, tzinfo=UTC)  # a clock of its own: only this test's deliveries are due for it
+    ids = [unique("delivery") for _ in range(5)]
+    with database.transaction() as session:
+        for delivery_id in ids:
+            session.add(Delivery(
+                id=delivery_id, recipient_id=unique("emp"), event_id=unique("evt"), channel="email", kind="credential-issued",
+                subject="s", text_body="t", html_body="h", status="pending", attempts=0, next_attempt_at=start, created_at=start,
+            ))
+    dispatcher = SlowChannel(database, start)
+
+    assert dispatcher.send_due(batch_size=4) == 4
+
+    # each send found its delivery's claim extended while the ones before it went out: no lease ever lapsed
+    assert dispatcher.leases == [start + timedelta(seconds=25 * sent) + Dispatcher.LEASE for sent in range(4)]
+    dead = SlowChannel(database, start)
+    dead.send_batch = lambda due, targets: 0  # claims the last one and dies before sending it
+    assert dead.send_due() == 0
+    taker = SlowChannel(database, start + Dispatcher.LEASE - timedelta(seconds=1))
+    assert taker.send_due() == 0
+    taker.now = start + Dispatcher.LEASE
+    assert taker.send_due() == 1
+    with database.transaction() as session:
+        assert {session.get(Delivery, delivery_id).status for delivery_id in ids} == {"sent"}
