@@ -1,5 +1,9 @@
 """Turning an event into inbox items, emails, digest entries and webhook posts, as each recipient
-chose: once per (event, recipient, channel), however often the event arrives."""
+chose: once per (event, recipient, channel), however often the event arrives.
+
+A consumer handles many events in one transaction, and the same managers and employees recur in
+them: what is read about a person (choices, settings, webhooks) is read once per transaction.
+"""
 
 import uuid
 from collections.abc import Callable
@@ -14,7 +18,7 @@ from services.notifications.messages import Audience, MessageRenderer, Notice, R
 from services.notifications.models import Delivery, DigestEntry, InboxItem, PersonalSettings, Recipient, Webhook
 from services.notifications.preferences import DIGEST, EMAIL, IMMEDIATE, INBOX, KINDS, WEBHOOK, choices_of
 from services.notifications.unsubscribe import unsubscribe_token
-from shared.db import insert_if_absent
+from shared.db import insert_if_absent, once_per_transaction
 from shared.events import Event
 
 
@@ -31,7 +35,7 @@ class Messenger:
     def audience(self, session: Session, recipient_id: str, kind: str | None, *, unsubscribe: bool = True) -> Audience:
         """Whom a message is for: their name, their own or the directory's language and time zone."""
         recipient = session.get(Recipient, recipient_id)
-        settings = session.get(PersonalSettings, recipient_id)
+        settings = once_per_transaction(session, ("settings", recipient_id), lambda: session.get(PersonalSettings, recipient_id))
         return Audience(
             name=recipient.name if recipient else recipient_id,
             locale=(settings and settings.locale) or (recipient and recipient.locale) or self.default_locale,
@@ -43,6 +47,12 @@ class Messenger:
         """The link that stops emails of `kind` (any kind not in the preferences: every email) without signing in."""
         kind = kind if kind in KINDS else None
         return self.renderer.intranet_url + "/notifications/unsubscribe/" + unsubscribe_token(self.secret_key, recipient_id, kind)
+
+
+def webhook_of(session: Session, owner_id: str, scope: str) -> Webhook | None:
+    return once_per_transaction(session, ("webhook", owner_id, scope), lambda: session.scalar(
+        select(Webhook).where(Webhook.owner_id == owner_id, Webhook.scope == scope)
+    ))
 
 
 def notify(session: Session, event: Event, messenger: Messenger, *, now: datetime) -> list[str]:
@@ -64,7 +74,7 @@ def notify(session: Session, event: Event, messenger: Messenger, *, now: datetim
         told.append(notice.recipient_id)
     team_news = team_news_for(event, manager_of)
     if team_news is not None:
-        channel = session.scalar(select(Webhook).where(Webhook.owner_id == team_news.recipient_id, Webhook.scope == webhooks.TEAM))
+        channel = webhook_of(session, team_news.recipient_id, webhooks.TEAM)
         if channel is not None:
             message = messenger.renderer.render(team_news, event, messenger.audience(session, team_news.recipient_id, None, unsubscribe=False), employee_name)
             queue_webhook(session, messenger, channel, f"team:{channel.owner_id}", team_news, event.id, message, now=now)
@@ -73,7 +83,7 @@ def notify(session: Session, event: Event, messenger: Messenger, *, now: datetim
 
 def deliver(session: Session, messenger: Messenger, notice: Notice, event_id: str, message: RenderedMessage, *, now: datetime) -> None:
     """Put one rendered message on each channel its recipient chose for its kind."""
-    choices = choices_of(session, notice.recipient_id)
+    choices = once_per_transaction(session, ("choices", notice.recipient_id), lambda: choices_of(session, notice.recipient_id))
     recipient = notice.recipient_id
     if choices.mode(notice.kind, INBOX) == IMMEDIATE:
         insert_if_absent(session, InboxItem.__table__, dict(
@@ -89,7 +99,7 @@ def deliver(session: Session, messenger: Messenger, notice: Notice, event_id: st
             title=message.subject, link=notice.link, created_at=now, digest_id=None,
         ))
     if choices.mode(notice.kind, WEBHOOK) == IMMEDIATE:
-        personal = session.scalar(select(Webhook).where(Webhook.owner_id == recipient, Webhook.scope == webhooks.PERSONAL))
+        personal = webhook_of(session, recipient, webhooks.PERSONAL)
         queue_webhook(session, messenger, personal, recipient, notice, event_id, message, now=now)
 
 

@@ -26,6 +26,7 @@ from services.pathways.models import (
 )
 from services.pathways.request_history import SYSTEM, record_transition
 from shared.bus.outbox import publish
+from shared.db import once_per_transaction
 
 ADVANCEMENT_REQUESTED = "skillstack.pathways.advancement.requested.v1"
 SOFT = "soft"
@@ -163,7 +164,9 @@ def update_progress(
     opened = []
     for pathway_id in sorted(pathway_ids):
         pathway = session.get(Pathway, pathway_id)
-        levels = levels_of(session, pathway_id, enrol(session, employee_id, pathway, now=now))
+        version = enrol(session, employee_id, pathway, now=now)
+        # Levels change only in HR's transactions, never while events are handled: read once per chunk of events.
+        levels = once_per_transaction(session, ("levels", pathway_id, version), lambda: levels_of(session, pathway_id, version))
         attained = dict(
             session.execute(
                 select(LevelAttainment.level, LevelAttainment.attained_at).where(
