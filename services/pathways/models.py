@@ -154,6 +154,8 @@ class AdvancementRequest(Base):
             sqlite_where=text("status = 'open'"),
         ),
         Index("ix_requests_manager_status", "manager_id", "status"),
+        # HR's overview lists open requests by age; decided requests are never deleted and pile up.
+        Index("ix_requests_open_opened_at", "opened_at", postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
