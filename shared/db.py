@@ -70,7 +70,35 @@ def _configure_sqlite(connection, _record) -> None:
 
 
 def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> bool:
-    """Insert a row unless its primary key exists; return whether it was inserted."""
+    """Insert a row unless it conflicts with one that exists (its key or a unique constraint); return whether it was inserted."""
+    key = next(iter(table.primary_key.columns))
+    statement = _insert_ignoring_conflicts(session, table).values(**values).returning(key)
+    # RETURNING, not rowcount: through the ORM session rowcount is -1 for this statement.
+    return session.execute(statement).first() is not None
+
+
+def insert_at_commit(session: Session, table: Table, values: dict[str, Any]) -> None:
+    """Like `insert_if_absent`, for a row nothing reads back before the commit: the rows queued in a
+    transaction are inserted together just before it commits, one statement per table (which psycopg
+    sends as one pipeline) instead of a round trip per row."""
+    session.info.setdefault(_AT_COMMIT, {}).setdefault(table, []).append(values)
+
+
+_AT_COMMIT = "skillstack.insert_at_commit"
+
+
+@event.listens_for(Session, "before_commit")
+def _insert_queued_rows(session: Session) -> None:
+    for table, rows in session.info.pop(_AT_COMMIT, {}).items():
+        session.execute(_insert_ignoring_conflicts(session, table), rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_queued_rows(session: Session) -> None:
+    session.info.pop(_AT_COMMIT, None)
+
+
+def _insert_ignoring_conflicts(session: Session, table: Table):
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
@@ -78,10 +106,7 @@ def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> 
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     else:  # pragma: no cover - only the two supported databases
         raise RuntimeError(f"unsupported database {dialect}")
-    key = next(iter(table.primary_key.columns))
-    statement = dialect_insert(table).values(**values).on_conflict_do_nothing().returning(key)
-    # RETURNING, not rowcount: through the ORM session rowcount is -1 for this statement.
-    return session.execute(statement).first() is not None
+    return dialect_insert(table).on_conflict_do_nothing()
 
 
 def once_per_transaction(session: Session, key: Hashable, load: Callable[[], Any]) -> Any:
@@ -96,4 +121,4 @@ def once_per_transaction(session: Session, key: Hashable, load: Callable[[], Any
     return remembered[key]
 
 
-__all__ = ["Database", "Session", "UtcDateTime", "insert", "insert_if_absent", "once_per_transaction"]
+__all__ = ["Database", "Session", "UtcDateTime", "insert", "insert_at_commit", "insert_if_absent", "once_per_transaction"]

@@ -18,7 +18,7 @@ from services.notifications.messages import Audience, MessageRenderer, Notice, R
 from services.notifications.models import Delivery, DigestEntry, InboxItem, PersonalSettings, Recipient, Webhook
 from services.notifications.preferences import DIGEST, EMAIL, IMMEDIATE, INBOX, KINDS, WEBHOOK, choices_of
 from services.notifications.unsubscribe import unsubscribe_token
-from shared.db import insert_if_absent, once_per_transaction
+from shared.db import insert_at_commit, insert_if_absent, once_per_transaction
 from shared.events import Event
 
 
@@ -86,15 +86,15 @@ def deliver(session: Session, messenger: Messenger, notice: Notice, event_id: st
     choices = once_per_transaction(session, ("choices", notice.recipient_id), lambda: choices_of(session, notice.recipient_id))
     recipient = notice.recipient_id
     if choices.mode(notice.kind, INBOX) == IMMEDIATE:
-        insert_if_absent(session, InboxItem.__table__, dict(
+        insert_at_commit(session, InboxItem.__table__, dict(
             id=messenger.new_id(), recipient_id=recipient, event_id=event_id, kind=notice.kind,
             title=message.subject, body=message.text, link=notice.link, created_at=now, read_at=None,
         ))
     email = choices.mode(notice.kind, EMAIL)
     if email == IMMEDIATE:
-        queue_email(session, messenger, recipient, notice.kind, event_id, message, now=now)
+        insert_at_commit(session, Delivery.__table__, email_row(messenger, recipient, notice.kind, event_id, message, now=now))
     elif email == DIGEST:
-        insert_if_absent(session, DigestEntry.__table__, dict(
+        insert_at_commit(session, DigestEntry.__table__, dict(
             id=messenger.new_id(), recipient_id=recipient, event_id=event_id, kind=notice.kind,
             title=message.subject, link=notice.link, created_at=now, digest_id=None,
         ))
@@ -105,11 +105,16 @@ def deliver(session: Session, messenger: Messenger, notice: Notice, event_id: st
 
 def queue_email(session: Session, messenger: Messenger, recipient_id: str, kind: str, event_id: str, message: RenderedMessage, *, now: datetime) -> bool:
     """Queue an email for the dispatcher; False if this (event, recipient) already has one."""
-    return insert_if_absent(session, Delivery.__table__, dict(
+    return insert_if_absent(session, Delivery.__table__, email_row(messenger, recipient_id, kind, event_id, message, now=now))
+
+
+def email_row(messenger: Messenger, recipient_id: str, kind: str, event_id: str, message: RenderedMessage, *, now: datetime) -> dict:
+    """The delivery row of an email, due at once."""
+    return dict(
         id=messenger.new_id(), recipient_id=recipient_id, event_id=event_id, channel=EMAIL, webhook_id=None, kind=kind,
         subject=message.subject, text_body=message.email_text, html_body=message.html,
         status="pending", attempts=0, next_attempt_at=now, last_error=None, created_at=now, sent_at=None,
-    ))
+    )
 
 
 def queue_webhook(
@@ -117,7 +122,7 @@ def queue_webhook(
 ) -> None:
     """Queue a post of the message's subject and link to a webhook."""
     body = webhooks.payload(webhook.format, message.subject, messenger.renderer.intranet_url + notice.link)
-    insert_if_absent(session, Delivery.__table__, dict(
+    insert_at_commit(session, Delivery.__table__, dict(
         id=messenger.new_id(), recipient_id=recipient_id, event_id=event_id, channel=WEBHOOK, webhook_id=webhook.id, kind=notice.kind,
         subject=message.subject, text_body=message.text, html_body=body,
         status="pending", attempts=0, next_attempt_at=now, last_error=None, created_at=now, sent_at=None,
