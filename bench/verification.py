@@ -10,11 +10,14 @@ does the proof, schema, validity and revocation checks (the issuer remembers the
 results of its 256 most recent tokens: --credentials 2000 measures the uncached path); the bare
 app answers the same requests
 (same bodies, same paths) without any of it. The ratio issuer/bare says how much of what Flask
-and gunicorn can do on this machine the verification path keeps.
+and gunicorn can do on this machine the verification path keeps. Since the machine may be shared,
+the CPU each request costs (the gunicorn workers', and PostgreSQL's for the issuer) is measured
+too: it moves much less with the load of the moment than requests/s do.
 """
 
 import argparse
 import json
+import os
 import re
 import resource
 import shutil
@@ -114,6 +117,27 @@ def wrk(url: str, script: Path, *, connections: int, seconds: float) -> dict:
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time process `pid` used so far (0 if it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def gunicorn_workers(server: Process) -> list[int]:
+    """The worker processes of a gunicorn master."""
+    return [int(pid) for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()]
+
+
+def postgres_backends(stack: Stack) -> list[int]:
+    """The server processes of the connections to the issuer's database (the apps' pools, open after warm-up)."""
+    database = stack.libpq("issuer").rsplit("/", 1)[1]
+    with stack._admin() as connection:
+        return [pid for (pid,) in connection.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,))]
+
+
 def gunicorn(name: str, app_path: str, env: dict, port: int, settings: list[str]) -> Process:
     return Process(name, [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", *settings, app_path], env).start()
 
@@ -156,10 +180,20 @@ def main() -> int:
             results[kind] = {"bare": [], "issuer": []}
             for _ in range(args.rounds):
                 for name, port in ports.items():
+                    # CPU per request as well as requests/s: on a shared machine the rate follows the
+                    # load of the moment, the CPU a request costs much less so.
+                    workers = gunicorn_workers(next(server for server in servers if server.name == f"gunicorn-{name}"))
+                    backends = postgres_backends(stack) if name == "issuer" else []
+                    before = sum(map(cpu_seconds, workers)), sum(map(cpu_seconds, backends))
                     measured = wrk(f"http://127.0.0.1:{port}", script, connections=args.connections, seconds=args.seconds)
+                    requests = measured["rps"] * measured["seconds"]
+                    measured["cpu_ms"] = 1000 * (sum(map(cpu_seconds, workers)) - before[0]) / requests
+                    measured["postgres_cpu_ms"] = 1000 * (sum(map(cpu_seconds, backends)) - before[1]) / requests
                     results[kind][name].append(measured)
+                    postgres = f" (+{measured['postgres_cpu_ms']:.2f} ms PostgreSQL)" if backends else ""
                     log(f"{kind:6} {name:6}: {measured['rps']:8.1f} req/s, p50 {measured['latency']['p50']:.2f} ms, "
-                        f"p99 {measured['latency']['p99']:.2f} ms; wrk used {100 * measured['wrk_cpu'] / args.seconds:.0f} % of a core")
+                        f"p99 {measured['latency']['p99']:.2f} ms; {measured['cpu_ms']:.2f} ms of worker CPU per request{postgres}; "
+                        f"wrk used {100 * measured['wrk_cpu'] / args.seconds:.0f} % of a core, load {os.getloadavg()[0]:.1f}")
     finally:
         for server in servers:
             server.stop()
@@ -177,16 +211,19 @@ def main() -> int:
         f"{len(credentials)} distinct issued credentials in rotation; the issuer's per-address rate limit raised to 100000000/minute "
         "(one wrk is one address) and its access log at WARNING",
         "",
-        "| endpoint | bare Flask req/s | issuer req/s | issuer / bare | issuer p50 / p99 | wrk CPU | target |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| endpoint | bare Flask req/s | issuer req/s | issuer / bare | issuer p50 / p99 | CPU per request: bare / issuer (+PostgreSQL) | bare / issuer CPU | wrk CPU | target |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for kind in results:
         bare, issuer = mean(kind, "bare", lambda r: r["rps"]), mean(kind, "issuer", lambda r: r["rps"])
         ratio = 100 * issuer / bare
         wrk_cpu = max(100 * run["wrk_cpu"] / run["seconds"] for name in results[kind] for run in results[kind][name])
+        bare_cpu, issuer_cpu = mean(kind, "bare", lambda r: r["cpu_ms"]), mean(kind, "issuer", lambda r: r["cpu_ms"])
+        postgres_cpu = mean(kind, "issuer", lambda r: r["postgres_cpu_ms"])
         lines.append(
             f"| {labels[kind]} | {bare:.0f} | {issuer:.0f} | **{ratio:.1f} %** | "
             f"{mean(kind, 'issuer', lambda r: r['latency']['p50']):.1f} / {mean(kind, 'issuer', lambda r: r['latency']['p99']):.1f} ms | "
+            f"{bare_cpu:.2f} / {issuer_cpu:.2f} (+{postgres_cpu:.2f}) ms | {100 * bare_cpu / (issuer_cpu + postgres_cpu):.1f} % | "
             f"≤ {wrk_cpu:.0f} % of a core | ≥ 60 % {'met' if ratio >= 60 else '**missed**'} |"
         )
     body = "\n".join(lines)

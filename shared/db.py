@@ -1,6 +1,15 @@
-"""Database helpers: one engine per service and one way to run a transaction.
+"""Database helpers: one engine per service and one way to run a transaction (and one to only read).
 
 The same code runs on PostgreSQL (tests, production) and SQLite (the one-command local run).
+
+Reads that anyone may trigger (verification, the public credential page) go through `read()`:
+a second pool of connections that PostgreSQL itself keeps read-only
+(`default_transaction_read_only`) and that runs in autocommit, so each statement is one round
+trip, with no pre-ping, BEGIN or COMMIT around it. Each statement sees what was committed when
+it started, in any process: nothing read there is cached. Without the pre-ping, a connection the
+server dropped (a restart) fails the one request that uses it, and SQLAlchemy then discards
+every older connection of that pool, so a restart costs at most one failed read per process;
+`READ_POOL_RECYCLE` seconds bounds a connection's age for servers and proxies that drop idle ones.
 """
 
 from collections.abc import Callable, Hashable, Iterator
@@ -11,6 +20,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Engine, Table, TypeDecorator, create_engine, event, insert
 from sqlalchemy.orm import Session, sessionmaker
+
+READ_POOL_RECYCLE = 600  # seconds: well below the idle timeouts of common proxies and firewalls
 
 
 class UtcDateTime(TypeDecorator):
@@ -38,17 +49,22 @@ class UtcDateTime(TypeDecorator):
 
 
 class Database:
-    """A service's database: its engine and the only transaction helper in the code base."""
+    """A service's database: its engine, the only transaction helper in the code base, and read-only sessions."""
 
     def __init__(self, url: str, **engine_options: Any):
-        if url.startswith("sqlite"):
+        sqlite = url.startswith("sqlite")
+        if sqlite:
             engine_options.setdefault("connect_args", {"timeout": 30})
         else:
             engine_options.setdefault("pool_pre_ping", True)
         self.engine: Engine = create_engine(url, **engine_options)
-        if url.startswith("sqlite"):
+        # Engines connect lazily: a process that never calls read() never opens its pool.
+        self.read_engine: Engine = create_engine(url, **_read_only_options(sqlite, engine_options))
+        if sqlite:
             event.listen(self.engine, "connect", _configure_sqlite)
+            event.listen(self.read_engine, "connect", _configure_sqlite_read_only)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._reads = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -56,8 +72,25 @@ class Database:
         with self._sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """Yield a session that can only read, each statement on its own (autocommit): one round trip per query."""
+        with self._reads() as session:
+            yield session
+
     def dispose(self) -> None:
         self.engine.dispose()
+        self.read_engine.dispose()
+
+
+def _read_only_options(sqlite: bool, engine_options: dict[str, Any]) -> dict[str, Any]:
+    """The read pool's engine options: the service's own, in autocommit, read-only, without pre-ping."""
+    options = dict(engine_options) | {"isolation_level": "AUTOCOMMIT"}
+    if sqlite:  # read-only through PRAGMA query_only, set on connect
+        return options
+    connect_args = dict(options.get("connect_args", {}))
+    connect_args["options"] = f"{connect_args.get('options', '')} -c default_transaction_read_only=on".strip()
+    return options | {"connect_args": connect_args, "pool_pre_ping": False, "pool_recycle": READ_POOL_RECYCLE}
 
 
 def _configure_sqlite(connection, _record) -> None:
@@ -66,6 +99,14 @@ def _configure_sqlite(connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _configure_sqlite_read_only(connection, record) -> None:
+    """The SQLite settings, and a connection that refuses to write."""
+    _configure_sqlite(connection, record)
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA query_only=ON")
     cursor.close()
 
 

@@ -52,10 +52,11 @@ def page_policy(oidc_issuer: str) -> str:
 
 def add_security_headers(response: Response) -> Response:
     """Set the security headers a view has not set itself (an SVG keeps its own stricter policy)."""
-    for name, value in HEADERS.items():
-        response.headers.setdefault(name, value)
-    page = response.mimetype == "text/html"
-    response.headers.setdefault("Content-Security-Policy", current_app.extensions["page_policy"] if page else DOCUMENT_POLICY)
+    present = {name.lower() for name in response.headers.keys()}  # one pass, rather than a lookup per header
+    response.headers.extend([(name, value) for name, value in HEADERS.items() if name.lower() not in present])
+    if "content-security-policy" not in present:
+        page = response.mimetype == "text/html"
+        response.headers["Content-Security-Policy"] = current_app.extensions["page_policy"] if page else DOCUMENT_POLICY
     if request.is_secure:
         response.headers["Strict-Transport-Security"] = HSTS
     if "principal" in g:  # someone's own data: neither the browser nor a proxy keeps a copy
@@ -86,10 +87,11 @@ class RateLimits:
         if view not in self._guarded:
             with self._lock:  # wrapping registers the limit with the limiter: exactly once per view
                 if view not in self._guarded:
+                    # The limit as a string, read from this app's config once: a callable would be
+                    # called and its result parsed again on every request.
+                    value = current_app.config[setting]
                     limit = self.limiter.limit(
-                        lambda: current_app.config[setting],
-                        error_message=lambda: f"too many requests from your address (at most {current_app.config[setting]}); "
-                        "please wait a moment and try again",
+                        value, error_message=f"too many requests from your address (at most {value}); please wait a moment and try again"
                     )
                     self._guarded[view] = limit(view)
         return self._guarded[view]

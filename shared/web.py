@@ -123,6 +123,16 @@ class PrefixedSessionInterface(SecureCookieSessionInterface):
     def get_cookie_path(self, app: Flask) -> str:
         return app.config["SESSION_COOKIE_PATH"] or request.script_root or app.config["APPLICATION_ROOT"]
 
+    def open_session(self, app: Flask, request):
+        """An empty session when the request carries no session cookie, without building a signer for nothing.
+
+        Most public requests (verification, shared credential pages) come without one; the answer
+        is Flask's own: an empty session, or none when the app has no secret key.
+        """
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
 
 def serve_behind_proxy(app: Flask) -> None:
     """Trust one gateway's X-Forwarded-For/-Proto/-Host/-Prefix, so links, redirects and cookies

@@ -16,8 +16,3 @@ def upsert_person(session: Session, data: dict) -> Person:
         Person(employee_id=data["employee_id"], name=data["name"], email=data["email"], active=data["active"])
     )
 
-
-def name_of(session: Session, employee_id: str) -> str | None:
-    """The person's name, or None when the directory has not told the issuer about them."""
-    person = session.get(Person, employee_id)
-    return person.name if person is not None else None

@@ -1,16 +1,19 @@
 """What the issuer publishes to anyone: keys, its DID, status lists, credentials and verification.
 
-No authentication here, by design; no private key ever leaves `signing.py`.
+No authentication here, by design; no private key ever leaves `signing.py`. Everything here only
+reads, through the database's read-only sessions (`Database.read`): one round trip per query.
 """
 
 import base64
 import json
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from services.issuer.baking import badge_png, bake_png, bake_svg
-from services.issuer import catalog, people, wallet
-from services.issuer.models import Achievement, Credential
+from services.issuer import catalog, wallet
+from services.issuer.models import Achievement, Credential, Person
 from services.issuer.status_lists import status_list_credential
 from services.issuer.verification import report, verify
 from shared.errors import InvalidInput
@@ -54,7 +57,7 @@ def did_document():
 @bp.get("/status/<int:number>")
 def status_list(number: int):
     """The signed Bitstring Status List credential of list `number`."""
-    with database().transaction() as session:
+    with database().read() as session:
         document = status_list_credential(session, number, _issuer(), now())
     claims = document | {"iss": _issuer().did, "jti": document["id"]}
     return Response(_keys().sign(claims), mimetype="application/vc+jwt", headers={"Cache-Control": "max-age=300"})
@@ -63,7 +66,7 @@ def status_list(number: int):
 @bp.get("/achievements/<achievement_id>/v<int:version>/image")
 def achievement_image(achievement_id: str, version: int):
     """The badge image of one version of an achievement: uploaded, or generated from its definition."""
-    with database().transaction() as session:
+    with database().read() as session:
         media_type, image = catalog.badge_image(session, achievement_id, version)
     headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
     if media_type == "image/svg+xml":  # opened directly, an SVG is a document: let it run and fetch nothing
@@ -72,7 +75,7 @@ def achievement_image(achievement_id: str, version: int):
 
 
 def _credential(credential_id: str) -> Credential:
-    with database().transaction() as session:
+    with database().read() as session:
         credential = session.get(Credential, credential_id)
     if credential is None or credential.jwt is None:
         abort(404, "no such credential")
@@ -93,7 +96,7 @@ def credential_jwt(credential_id):
 
 def _badge_of(credential: Credential) -> tuple[str, bytes, Achievement]:
     """The image of the achievement version the credential was issued under."""
-    with database().transaction() as session:
+    with database().read() as session:
         media_type, image = catalog.badge_image(session, credential.achievement_id, credential.achievement_version)
         return media_type, image, session.get(Achievement, credential.achievement_id)
 
@@ -127,17 +130,35 @@ def _download(filename: str) -> dict:
     return {"Content-Disposition": f'attachment; filename="{filename}"', "X-Content-Type-Options": "nosniff"}
 
 
+# Built once: the page is read by anyone a holder shares it with, and building the statement (and
+# its cache key) on every request cost about as much CPU as running it.
+CREDENTIAL_WITH_ACHIEVEMENT_AND_HOLDER = (
+    select(Credential, Achievement, Person.name)
+    .join(Achievement, Achievement.id == Credential.achievement_id)
+    .outerjoin(Person, Person.employee_id == Credential.employee_id)
+    .where(Credential.id == bindparam("credential_id"))
+)
+
+
+def _credential_with_achievement_and_holder(session: Session, credential_id: str) -> tuple[Credential, Achievement, str | None] | None:
+    """The credential, its achievement and its holder's name (None if not shared or unknown), in one query."""
+    found = session.execute(CREDENTIAL_WITH_ACHIEVEMENT_AND_HOLDER, {"credential_id": credential_id}).first()
+    if found is None:
+        return None
+    credential, achievement, name = found
+    return credential, achievement, name if credential.public else None
+
+
 @bp.get("/credentials/<credential_id>")
 @rate_limited("RATE_LIMIT_VERIFY")
 def credential_page(credential_id):
     """The public verification page of one credential; it names the holder only if they shared it."""
-    with database().transaction() as session:  # one transaction: the page's four reads share a connection
-        credential = session.get(Credential, credential_id)
-        if credential is None or credential.jwt is None:
+    with database().read() as session:  # one query: the revocation check reads the same row
+        found = _credential_with_achievement_and_holder(session, credential_id)
+        if found is None or found[0].jwt is None:
             abort(404, "no such credential")
-        checks = verify(credential.jwt, keys=_keys(), issuer=_issuer(), session=session, now=now())
-        achievement = session.get(Achievement, credential.achievement_id)
-        holder_name = people.name_of(session, credential.employee_id) if credential.public else None
+        credential, achievement, holder_name = found
+        checks = verify(credential.jwt, keys=_keys(), issuer=_issuer(), session=session, now=now(), stored=credential)
     return render_template(
         "issuer/credential.html",
         credential=credential,
@@ -160,6 +181,6 @@ def verify_presented():
     token = body.get("credential") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token.strip():
         raise InvalidInput('send {"credential": "<the VC-JWT>"} as application/json')
-    with database().transaction() as session:
+    with database().read() as session:
         checks = verify(token.strip(), keys=_keys(), issuer=_issuer(), session=session, now=now())
     return jsonify(report(checks))

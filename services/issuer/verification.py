@@ -5,7 +5,7 @@ Each check says what it found, so a verifier learns exactly why a credential fai
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache, lru_cache
 from pathlib import Path
@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from jsonschema import Draft201909Validator, FormatChecker
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from services.issuer.models import Credential
@@ -22,6 +22,12 @@ from services.issuer.signing import JoseError, SigningKeys
 
 SCHEMA_FILE = Path(__file__).parent / "ob3" / "ob_v3p0_achievementcredential_schema.json"
 JWT_CLAIMS = ("iss", "jti", "sub", "nbf", "exp", "iat")
+# Built once, in Core (no ORM entities): the revocation read runs on every verification, and
+# building and ORM-compiling the statement each time cost more CPU than the query's round trip.
+_credentials = Credential.__table__.c
+REVOCATION_OF_ENTRY = select(_credentials.revoked_at, _credentials.revocation_reason).where(
+    _credentials.status_list == bindparam("status_list"), _credentials.status_index == bindparam("status_index")
+)
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,15 @@ def schema_errors(document: dict) -> list[str]:
     ]
 
 
-def verify(token: str, *, keys: SigningKeys, issuer: IssuerProfile, session: Session, now: datetime) -> list[Check]:
-    """Every check of a VC-JWT; stops after the proof fails, since nothing else can be trusted then."""
+def verify(
+    token: str, *, keys: SigningKeys, issuer: IssuerProfile, session: Session, now: datetime, stored: Credential | None = None
+) -> list[Check]:
+    """Every check of a VC-JWT; stops after the proof fails, since nothing else can be trusted then.
+
+    `stored` is the credential row the caller has just read for this request (the public page
+    reads it anyway): if the token's status entry is that row's, revocation is read from it
+    instead of a second time. Revocation is never remembered between requests.
+    """
     if token.count(".") != 2:
         return [Check("format", False, "not a VC-JWT: expected three dot-separated parts")]
     try:
@@ -54,7 +67,7 @@ def verify(token: str, *, keys: SigningKeys, issuer: IssuerProfile, session: Ses
     except (JoseError, ValueError) as error:
         return [Check("proof", False, f"the signature does not match this issuer's published keys ({error.__class__.__name__}): the credential was altered or was not issued here")]
     checks, document = _signed_content_checks(token, keys, issuer)
-    return [*checks, _validity(document, now), _status(document, session, issuer)]
+    return [*checks, _validity(document, now), _status(document, session, issuer, stored)]
 
 
 @lru_cache(maxsize=256)  # tokens we signed are a few kB: a few MB per process for the most visited badges
@@ -84,16 +97,16 @@ def _validity(document: Mapping[str, Any], now: datetime) -> Check:
     return Check("validity", True, "within its validity period")
 
 
-def _status(document: Mapping[str, Any], session: Session, issuer: IssuerProfile) -> Check:
+def _status(document: Mapping[str, Any], session: Session, issuer: IssuerProfile, stored: Credential | None) -> Check:
     status = document.get("credentialStatus", {})
     list_url, _, index = status.get("id", "").rpartition("#")
     if not list_url.startswith(issuer.url + "/status/") or not index.isdigit():
         return Check("status", False, "no revocation status entry of this issuer")
-    revoked = session.execute(
-        select(Credential.revoked_at, Credential.revocation_reason).where(
-            Credential.status_list == int(list_url.rsplit("/", 1)[1]), Credential.status_index == int(index)
-        )
-    ).first()
+    entry = (int(list_url.rsplit("/", 1)[1]), int(index))
+    if stored is not None and (stored.status_list, stored.status_index) == entry:
+        revoked = stored
+    else:
+        revoked = session.execute(REVOCATION_OF_ENTRY, {"status_list": entry[0], "status_index": entry[1]}).first()
     if revoked is None:
         return Check("status", False, "unknown status entry")
     if revoked.revoked_at is not None:
@@ -102,4 +115,6 @@ def _status(document: Mapping[str, Any], session: Session, issuer: IssuerProfile
 
 
 def report(checks: list[Check]) -> dict:
-    return {"valid": all(check.passed for check in checks), "checks": [asdict(check) for check in checks]}
+    """The verdict and each check, as the JSON answer and the page show them."""
+    # Plain dicts rather than dataclasses.asdict, which deep-copies each field: a verification is one request.
+    return {"valid": all(check.passed for check in checks), "checks": [{"name": check.name, "passed": check.passed, "detail": check.detail} for check in checks]}
