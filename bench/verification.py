@@ -6,9 +6,9 @@ The issuer app and bench/bare_app.py each run under gunicorn with the same setti
 (`--workers 2`, sync workers, as deploy/Procfile runs the services); Debian's `wrk` (C, one
 thread) sends the load at a fixed number of connections. The issuer verifies real issued
 credentials (VC-JWTs signed by its key, rotating over --credentials of them), so every request
-does the proof, schema, validity and revocation checks (the issuer remembers the proof and schema
-results of its 256 most recent tokens: --credentials 2000 measures the uncached path); the bare
-app answers the same requests
+does the proof, schema, validity and revocation checks (nothing is remembered between requests;
+--credentials sets how many distinct credentials the load rotates over); the bare app answers the
+same requests
 (same bodies, same paths) without any of it. The ratio issuer/bare says how much of what Flask
 and gunicorn can do on this machine the verification path keeps. Since the machine may be shared,
 the CPU each request costs (the gunicorn workers', and PostgreSQL's for the issuer) is measured
