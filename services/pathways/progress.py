@@ -165,7 +165,8 @@ def update_progress(
     for pathway_id in sorted(pathway_ids):
         pathway = session.get(Pathway, pathway_id)
         version = enrol(session, employee_id, pathway, now=now)
-        # Levels change only in HR's transactions, never while events are handled: read once per chunk of events.
+        # Levels are written only when HR saves a pathway version, never in a transaction that updates
+        # progress: read once per transaction (a chunk of events, or a migration of many employees).
         levels = once_per_transaction(session, ("levels", pathway_id, version), lambda: levels_of(session, pathway_id, version))
         attained = dict(
             session.execute(
